@@ -1,0 +1,1 @@
+"""The staff web: login, home, staff management, SMS log, audit log."""

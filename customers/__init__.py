@@ -1,0 +1,1 @@
+"""Customer records: profile, consent."""

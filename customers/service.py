@@ -1,0 +1,77 @@
+"""Writes to customer records. Keyword-only; the caller owns the transaction."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from customers.models import Customer
+from vafa.database import utcnow
+from vafa.i18n import N_
+from vafa.i18n.normalize import normalize_text
+from vafa.settings import LANGUAGES
+
+NAME_MAX = 120
+
+
+class ProfileError(ValueError):
+    """A profile field is not acceptable; `args[0]` is an untranslated message."""
+
+
+async def get_by_phone(session: AsyncSession, phone: str) -> Customer | None:
+    return await session.scalar(select(Customer).where(Customer.phone == phone))
+
+
+async def record_login(session: AsyncSession, *, phone: str, language: str) -> Customer:
+    """The member behind a proven phone number; the first login creates them."""
+    customer = await get_by_phone(session, phone)
+    if customer is None:
+        customer = Customer(phone=phone, language=language, created_at=utcnow())
+        session.add(customer)
+    customer.last_login_at = utcnow()
+    await session.flush()
+    return customer
+
+
+def clean_name(raw: str) -> str | None:
+    name = normalize_text(raw)
+    if len(name) > NAME_MAX:
+        raise ProfileError(N_("The name is too long."))
+    if any(ord(ch) < 32 for ch in name) or "<" in name or ">" in name:
+        raise ProfileError(N_("The name contains characters that are not allowed."))
+    return name or None
+
+
+def check_birthday(value: date | None) -> date | None:
+    if value is None:
+        return None
+    today = utcnow().date()
+    if value >= today or value.year < 1900:
+        raise ProfileError(N_("The birthday is not a valid date."))
+    return value
+
+
+async def update_profile(
+    session: AsyncSession,
+    *,
+    customer: Customer,
+    name: str,
+    birthday: date | None,
+    language: str,
+    marketing_consent: bool,
+    source: str,
+) -> Customer:
+    if language not in LANGUAGES:
+        raise ProfileError(N_("This language is not available."))
+    customer.name = clean_name(name)
+    customer.birthday = check_birthday(birthday)
+    customer.language = language
+    if marketing_consent != customer.marketing_consent:
+        # Consent is evidence: keep when and where it was given or withdrawn.
+        customer.marketing_consent = marketing_consent
+        customer.consent_at = utcnow()
+        customer.consent_source = source
+    await session.flush()
+    return customer

@@ -1,0 +1,1 @@
+"""The customer's mobile web: login, home, profile."""

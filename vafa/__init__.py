@@ -1,0 +1,1 @@
+"""Vafa kernel: settings, database, security, i18n, SMS transport and the app factory."""

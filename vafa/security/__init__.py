@@ -1,0 +1,2 @@
+"""Security kernel: passwords, sessions (JWT cookies), one-time codes, rate limits,
+CSRF, guards and response headers."""

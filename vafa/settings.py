@@ -1,0 +1,115 @@
+"""Settings, read once from the environment. Every variable is listed in README.md."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("VAFA_VAR_DIR", ROOT / "var"))
+
+LANGUAGES = ("fa", "hy", "en")
+ROLES = ("owner", "manager", "agent", "analyst")
+OTP_TTL_MAX = 600
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _secret_key() -> str:
+    """Use VAFA_SECRET_KEY; for the embedded default keep a generated key under var/."""
+    key = os.environ.get("VAFA_SECRET_KEY")
+    if key:
+        return key
+    path = VAR_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Create with 0600 so other local users cannot read it.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL") or os.environ.get("VAFA_DATABASE_URL")
+    if not url:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{VAR_DIR / 'vafa.db'}"
+    # Accept the common forms and pick the async drivers.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+asyncpg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite:///"):
+        url = "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=_database_url)
+    secret_key: str = field(default_factory=_secret_key)
+    cookie_secure: bool = field(default_factory=lambda: _bool("VAFA_COOKIE_SECURE", True))
+    default_language: str = field(
+        default_factory=lambda: os.environ.get("VAFA_DEFAULT_LANGUAGE", "fa")
+    )
+    timezone: str = field(default_factory=lambda: os.environ.get("VAFA_TIMEZONE", "Asia/Tehran"))
+    club_name: str = field(default_factory=lambda: os.environ.get("VAFA_CLUB_NAME", "Vafa"))
+    otp_ttl_seconds: int = field(default_factory=lambda: _int("VAFA_OTP_TTL_SECONDS", 300))
+    otp_max_attempts: int = 5
+    otp_per_phone: int = field(default_factory=lambda: _int("VAFA_OTP_PER_PHONE", 3))
+    otp_per_ip: int = field(default_factory=lambda: _int("VAFA_OTP_PER_IP", 20))
+    customer_session_days: int = field(
+        default_factory=lambda: _int("VAFA_CUSTOMER_SESSION_DAYS", 7)
+    )
+    staff_session_hours: int = field(default_factory=lambda: _int("VAFA_STAFF_SESSION_HOURS", 8))
+    sms_backend: str = field(default_factory=lambda: os.environ.get("VAFA_SMS_BACKEND", "outbox"))
+    sms_timeout_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("VAFA_SMS_TIMEOUT", "10"))
+    )
+    kavenegar_api_key: str = field(
+        default_factory=lambda: os.environ.get("KAVENEGAR_API_KEY", ""), repr=False
+    )
+    kavenegar_sender: str = field(default_factory=lambda: os.environ.get("KAVENEGAR_SENDER", ""))
+    kavenegar_otp_template: str = field(
+        default_factory=lambda: os.environ.get("KAVENEGAR_OTP_TEMPLATE", "vafa-login")
+    )
+    embedded_worker: bool = field(default_factory=lambda: _bool("VAFA_EMBEDDED_WORKER", False))
+    worker_interval_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("VAFA_WORKER_INTERVAL", "2"))
+    )
+    trusted_proxies: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            p.strip() for p in os.environ.get("VAFA_TRUSTED_PROXIES", "").split(",") if p.strip()
+        )
+    )
+    max_body_bytes: int = field(default_factory=lambda: _int("VAFA_MAX_BODY_BYTES", 1_048_576))
+    debug: bool = field(default_factory=lambda: _bool("VAFA_DEBUG", False))
+
+    def __post_init__(self) -> None:
+        if not 60 <= self.otp_ttl_seconds <= OTP_TTL_MAX:
+            raise ValueError("VAFA_OTP_TTL_SECONDS must be between 60 and 600")
+        if self.default_language not in LANGUAGES:
+            raise ValueError(f"VAFA_DEFAULT_LANGUAGE must be one of {LANGUAGES}")
+        if self.sms_backend not in ("outbox", "kavenegar"):
+            raise ValueError("VAFA_SMS_BACKEND must be 'outbox' or 'kavenegar'")
+        if self.sms_backend == "kavenegar" and not self.kavenegar_api_key:
+            raise ValueError("VAFA_SMS_BACKEND=kavenegar needs KAVENEGAR_API_KEY")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

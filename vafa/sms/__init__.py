@@ -1,0 +1,1 @@
+"""SMS transport: the outbox table, gateways (outbox, Kavenegar) and the delivery worker."""

@@ -1,0 +1,41 @@
+"""Queueing SMS: a row in the caller's transaction; the worker delivers it later."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vafa.i18n import translate
+from vafa.models import SmsMessage
+
+OTP_MESSAGE = "Your Vafa login code: %(code)s"
+
+
+async def queue_text(session: AsyncSession, *, to: str, body: str) -> SmsMessage:
+    message = SmsMessage(to=to, body=body, kind="text")
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def queue_otp(session: AsyncSession, *, to: str, code: str, language: str) -> SmsMessage:
+    """A login code: sent through the gateway's OTP template where it has one."""
+    message = SmsMessage(
+        to=to,
+        body=translate(language, OTP_MESSAGE, code=code),
+        kind="otp",
+        tokens={"token": code},
+        sensitive=True,
+    )
+    session.add(message)
+    await session.flush()
+    return message
+
+
+def masked_body(message: SmsMessage) -> str:
+    """What staff may see: login codes are never shown on an admin page."""
+    if message.sensitive and message.tokens:
+        body = message.body
+        for value in message.tokens.values():
+            body = body.replace(str(value), "•" * len(str(value)))
+        return body
+    return message.body

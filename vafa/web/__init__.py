@@ -1,0 +1,1 @@
+"""Web plumbing shared by the portal and the admin: templates, middleware, errors."""

@@ -1,0 +1,84 @@
+"""Errors a person sees: a translated page, or a small fragment for htmx requests.
+
+Unauthenticated browser requests are sent to the right login page; nothing shows a
+stack trace or a raw code.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from vafa.i18n import N_, gettext
+
+log = logging.getLogger("vafa.web")
+
+MESSAGES = {
+    400: N_("The request could not be understood. Please check what you entered."),
+    401: N_("Please log in to continue."),
+    403: N_("You do not have permission to do this."),
+    404: N_("We could not find this page."),
+    405: N_("This action is not allowed here."),
+    413: N_("What you sent is too large."),
+    429: N_("Too many attempts. Please wait a little and try again."),
+    500: N_("Something went wrong on our side. Please try again later."),
+}
+TITLES = {
+    400: N_("Invalid request"),
+    401: N_("Login required"),
+    403: N_("Access denied"),
+    404: N_("Page not found"),
+    405: N_("Not allowed"),
+    413: N_("Too large"),
+    429: N_("Too many attempts"),
+    500: N_("Server error"),
+}
+
+
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith(("/api/", "/schema")) or (
+        "application/json" in request.headers.get("accept", "")
+        and "text/html" not in request.headers.get("accept", "")
+    )
+
+
+def error_response(request: Request[Any, Any, Any], status: int) -> Response[Any]:
+    known = status if status in MESSAGES else (500 if status >= 500 else 400)
+    message, title = gettext(MESSAGES[known]), gettext(TITLES[known])
+    if _wants_json(request):
+        return Response({"error": message, "status": status}, status_code=status)
+    if request.headers.get("hx-request") == "true":
+        # htmx swaps the fragment into the page's error slot instead of its target.
+        return Template(
+            "errors/fragment.html",
+            context={"message": message},
+            status_code=status,
+            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+            media_type=MediaType.HTML,
+        )
+    return Template(
+        "errors/page.html",
+        context={"status": status, "title": title, "message": message},
+        status_code=status,
+        media_type=MediaType.HTML,
+    )
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, NotAuthorizedException) and request.method in ("GET", "HEAD"):
+        if not _wants_json(request):
+            target = "/admin/login" if request.url.path.startswith("/admin") else "/login"
+            if request.headers.get("hx-request") == "true":
+                return Response(b"", status_code=200, headers={"HX-Redirect": target})
+            return Redirect(target)
+    return error_response(request, exc.status_code)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR)

@@ -1,0 +1,80 @@
+"""ASGI middleware: the request's language, and security headers on every response."""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+from typing import Any
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from vafa.i18n import current_language, parse_language
+
+LANGUAGE_COOKIE = "vafa_lang"
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "object-src 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+    "permissions-policy": "camera=(self), geolocation=(), microphone=()",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:  # a malformed cookie header must not break the page
+                return None
+            if name in jar:
+                return jar[name].value
+    return None
+
+
+def language_middleware(default: str) -> Any:
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            language = parse_language(_cookie(scope, LANGUAGE_COOKIE)) or default
+            token = current_language.set(language)
+            try:
+                await app(scope, receive, send)
+            finally:
+                current_language.reset(token)
+
+        return middleware
+
+    return factory
+
+
+def security_headers_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+                # Pages carry personal data: never keep them in shared caches.
+                if "cache-control" not in headers and not scope["path"].startswith("/static"):
+                    headers["cache-control"] = "no-store"
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return middleware

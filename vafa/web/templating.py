@@ -1,0 +1,80 @@
+"""The Jinja2 environment: Babel's i18n extension and the formatting filters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar.contrib.jinja import JinjaTemplateEngine
+from markupsafe import Markup
+
+from vafa.database import utcnow
+from vafa.i18n import LANGUAGE_NAMES, current_language, direction, gettext, ngettext
+from vafa.i18n.formatting import (
+    format_date,
+    format_datetime,
+    format_number,
+    format_number_text,
+    format_short_date,
+)
+from vafa.i18n.normalize import format_phone
+from vafa.settings import LANGUAGES, ROOT, Settings
+from vafa.web.labels import AUDIT_ACTION_LABELS, ROLE_LABELS, SMS_STATUS_LABELS
+
+
+def build_environment(settings: Settings) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(ROOT / "templates"),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    tz = settings.timezone
+
+    def lang() -> str:
+        return current_language.get()
+
+    def example_birthday() -> str:
+        return format_short_date(date(1991, 8, 3), lang())
+
+    env.globals.update(
+        lang=lang,
+        now=utcnow,
+        example_birthday=example_birthday,
+        text_dir=lambda: direction(current_language.get()),
+        languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        settings=settings,
+        role_labels=ROLE_LABELS,
+        status_labels=SMS_STATUS_LABELS,
+        action_labels=AUDIT_ACTION_LABELS,
+    )
+
+    def _date(value: date | datetime | None) -> str:
+        return format_date(value, lang(), tz) if value else ""
+
+    def _short_date(value: date | datetime | None) -> str:
+        return format_short_date(value, lang(), tz) if value else ""
+
+    def _datetime(value: datetime | None) -> str:
+        return format_datetime(value, lang(), tz) if value else ""
+
+    def _phone(value: str | None) -> Markup:
+        # Phone numbers read left to right even inside Persian text.
+        if not value:
+            return Markup("")
+        return Markup('<bdi dir="ltr">{}</bdi>').format(format_phone(value, lang()))
+
+    def _num(value: Any) -> str:
+        if isinstance(value, int):
+            return format_number(value, lang())
+        return format_number_text(str(value), lang())
+
+    env.filters.update(date=_date, short_date=_short_date, datetime=_datetime, phone=_phone, num=_num)
+    return env
+
+
+def template_engine(settings: Settings) -> JinjaTemplateEngine:
+    return JinjaTemplateEngine.from_environment(build_environment(settings))
