@@ -50,8 +50,10 @@ def lock_delay(failures: int) -> timedelta:
 
 def clean_username(raw: str) -> str:
     username = fold(raw)
-    if not username or len(username) > USERNAME_MAX or not all(
-        ch.isalnum() or ch in "._-" for ch in username
+    if (
+        not username
+        or len(username) > USERNAME_MAX
+        or not all(ch.isalnum() or ch in "._-" for ch in username)
     ):
         raise StaffError(N_("Usernames use letters, digits, dots, dashes and underscores."))
     return username
@@ -126,9 +128,11 @@ async def authenticate(session: AsyncSession, *, username: str, password: str) -
         name = clean_username(username)
     except StaffError:
         name = ""
-    staff = await session.scalar(
-        select(StaffUser).where(StaffUser.username == name).with_for_update()
-    ) if name else None
+    staff = (
+        await session.scalar(select(StaffUser).where(StaffUser.username == name).with_for_update())
+        if name
+        else None
+    )
     now = utcnow()
     if staff is not None and staff.locked_until is not None and staff.locked_until > now:
         return Login(LoginResult.LOCKED, locked_until=staff.locked_until)
@@ -190,7 +194,11 @@ async def update_staff(
 
 
 async def set_password(
-    session: AsyncSession, *, staff: StaffUser, password: str, actor_id: int | None,
+    session: AsyncSession,
+    *,
+    staff: StaffUser,
+    password: str,
+    actor_id: int | None,
     ip: str | None = None,
 ) -> None:
     problem = password_problem(password)
@@ -202,6 +210,10 @@ async def set_password(
     # A new password ends every login made with the old one.
     await sessions.revoke_all(session, audience="staff", subject_id=staff.id)
     await audit(
-        session, actor_id=actor_id, action="staff.password", object_type="staff",
-        object_id=staff.id, ip=ip,
+        session,
+        actor_id=actor_id,
+        action="staff.password",
+        object_type="staff",
+        object_id=staff.id,
+        ip=ip,
     )

@@ -7,13 +7,14 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin import service
 from admin.models import AuditLog, StaffUser
 from customers.models import Customer
+from vafa.database import DB
 from vafa.i18n import N_, gettext
 from vafa.models import SmsMessage
 from vafa.security import ratelimit, sessions
@@ -53,7 +54,7 @@ def admin_router(settings: Settings) -> Router:
         return login_page()
 
     @post("/login", opt=PUBLIC, include_in_schema=False)
-    async def login_submit(request: Request[Any, Any, Any], db: AsyncSession) -> Response[Any]:
+    async def login_submit(request: Request[Any, Any, Any], db: DB) -> Response[Any]:
         data = await form_data(request)
         username, password = data.get("username", ""), data.get("password", "")
         ip = sessions.client_ip(request, settings)
@@ -73,48 +74,62 @@ def admin_router(settings: Settings) -> Router:
         if login.staff is None:
             return login_page(gettext(N_("Wrong username or password.")), 400, username)
         cookie = await sessions.start(
-            db, auth=auth, audience=audience, subject_id=login.staff.id,
-            connection=request, settings=settings,
+            db,
+            auth=auth,
+            audience=audience,
+            subject_id=login.staff.id,
+            connection=request,
+            settings=settings,
         )
         await service.audit(
-            db, actor_id=login.staff.id, action="staff.login", object_type="staff",
-            object_id=login.staff.id, ip=ip,
+            db,
+            actor_id=login.staff.id,
+            action="staff.login",
+            object_type="staff",
+            object_id=login.staff.id,
+            ip=ip,
         )
         response = Redirect("/admin/")
         response.set_cookie(cookie)
         return response
 
     @post("/logout", include_in_schema=False)
-    async def logout(request: Request[StaffUser, Any, Any], db: AsyncSession) -> Response[Any]:
+    async def logout(request: Request[StaffUser, Any, Any], db: DB) -> Response[Any]:
         await sessions.revoke(db, request.auth.jti)
         response = Redirect("/admin/login")
         response.set_cookie(sessions.clear_cookie(audience, settings))
         return response
 
     @get("/", include_in_schema=False)
-    async def home(request: Request[StaffUser, Any, Any], db: AsyncSession) -> Template:
+    async def home(request: Request[StaffUser, Any, Any], db: DB) -> Template:
         customers = await db.scalar(select(func.count()).select_from(Customer))
         waiting = await db.scalar(
-            select(func.count()).select_from(SmsMessage).where(
-                SmsMessage.status.in_(("pending", "sending"))
-            )
+            select(func.count())
+            .select_from(SmsMessage)
+            .where(SmsMessage.status.in_(("pending", "sending")))
         )
         failed = await db.scalar(
             select(func.count()).select_from(SmsMessage).where(SmsMessage.status == "failed")
         )
         return Template(
             "admin/home.html",
-            context={"staff": request.user, "customers": customers or 0,
-                     "sms_waiting": waiting or 0, "sms_failed": failed or 0},
+            context={
+                "staff": request.user,
+                "customers": customers or 0,
+                "sms_waiting": waiting or 0,
+                "sms_failed": failed or 0,
+            },
         )
 
     @get("/sms", guards=[sms_readers], include_in_schema=False)
-    async def sms_log(request: Request[StaffUser, Any, Any], db: AsyncSession) -> Template:
+    async def sms_log(request: Request[StaffUser, Any, Any], db: DB) -> Template:
         page = _page(request)
         rows = (
             await db.scalars(
-                select(SmsMessage).order_by(SmsMessage.id.desc())
-                .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+                select(SmsMessage)
+                .order_by(SmsMessage.id.desc())
+                .offset((page - 1) * PAGE_SIZE)
+                .limit(PAGE_SIZE + 1)
             )
         ).all()
         return Template(
@@ -128,45 +143,61 @@ def admin_router(settings: Settings) -> Router:
         )
 
     @get("/audit", guards=[audit_readers], include_in_schema=False)
-    async def audit_log(request: Request[StaffUser, Any, Any], db: AsyncSession) -> Template:
+    async def audit_log(request: Request[StaffUser, Any, Any], db: DB) -> Template:
         page = _page(request)
         rows = (
             await db.execute(
                 select(AuditLog, StaffUser.username)
                 .outerjoin(StaffUser, StaffUser.id == AuditLog.actor_id)
                 .order_by(AuditLog.id.desc())
-                .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+                .offset((page - 1) * PAGE_SIZE)
+                .limit(PAGE_SIZE + 1)
             )
         ).all()
         return Template(
             "admin/audit.html",
-            context={"staff": request.user, "entries": rows[:PAGE_SIZE], "page": page,
-                     "has_next": len(rows) > PAGE_SIZE},
+            context={
+                "staff": request.user,
+                "entries": rows[:PAGE_SIZE],
+                "page": page,
+                "has_next": len(rows) > PAGE_SIZE,
+            },
         )
 
     async def staff_page(
-        request: Request[StaffUser, Any, Any], db: AsyncSession, error: str | None = None,
-        status: int = 200, form: dict[str, str] | None = None,
+        request: Request[StaffUser, Any, Any],
+        db: DB,
+        error: str | None = None,
+        status: int = 200,
+        form: dict[str, str] | None = None,
     ) -> Template:
         members = (await db.scalars(select(StaffUser).order_by(StaffUser.username))).all()
         return Template(
             "admin/staff.html",
-            context={"staff": request.user, "members": members, "roles": ROLES,
-                     "error": error, "form": form or {}},
+            context={
+                "staff": request.user,
+                "members": members,
+                "roles": ROLES,
+                "error": error,
+                "form": form or {},
+            },
             status_code=status,
         )
 
     @get("/staff", guards=[owners_only], include_in_schema=False)
-    async def staff_list(request: Request[StaffUser, Any, Any], db: AsyncSession) -> Template:
+    async def staff_list(request: Request[StaffUser, Any, Any], db: DB) -> Template:
         return await staff_page(request, db)
 
     @post("/staff", guards=[owners_only], include_in_schema=False)
-    async def staff_create(request: Request[StaffUser, Any, Any], db: AsyncSession) -> Response[Any]:
+    async def staff_create(request: Request[StaffUser, Any, Any], db: DB) -> Response[Any]:
         data = await form_data(request)
         try:
             await service.create_staff(
-                db, username=data.get("username", ""), password=data.get("password", ""),
-                role=data.get("role", ""), actor_id=request.user.id,
+                db,
+                username=data.get("username", ""),
+                password=data.get("password", ""),
+                role=data.get("role", ""),
+                actor_id=request.user.id,
                 ip=sessions.client_ip(request, settings),
             )
         except service.StaffError as exc:
@@ -174,7 +205,7 @@ def admin_router(settings: Settings) -> Router:
             return await staff_page(request, db, gettext(exc.args[0]), 400, data)
         return Redirect("/admin/staff")
 
-    async def _member(db: AsyncSession, staff_id: int) -> StaffUser:
+    async def _member(db: DB, staff_id: int) -> StaffUser:
         member = await db.get(StaffUser, staff_id, with_for_update=True)
         if member is None:
             raise NotFoundException()
@@ -182,14 +213,18 @@ def admin_router(settings: Settings) -> Router:
 
     @post("/staff/{staff_id:int}", guards=[owners_only], include_in_schema=False)
     async def staff_update(
-        request: Request[StaffUser, Any, Any], db: AsyncSession, staff_id: int
+        request: Request[StaffUser, Any, Any], db: DB, staff_id: FromPath[int]
     ) -> Response[Any]:
         member = await _member(db, staff_id)
         data = await form_data(request)
         try:
             await service.update_staff(
-                db, staff=member, role=data.get("role", ""), active=data.get("active") == "on",
-                actor_id=request.user.id, ip=sessions.client_ip(request, settings),
+                db,
+                staff=member,
+                role=data.get("role", ""),
+                active=data.get("active") == "on",
+                actor_id=request.user.id,
+                ip=sessions.client_ip(request, settings),
             )
         except service.StaffError as exc:
             return await staff_page(request, db, gettext(exc.args[0]), 400)
@@ -197,13 +232,16 @@ def admin_router(settings: Settings) -> Router:
 
     @post("/staff/{staff_id:int}/password", guards=[owners_only], include_in_schema=False)
     async def staff_password(
-        request: Request[StaffUser, Any, Any], db: AsyncSession, staff_id: int
+        request: Request[StaffUser, Any, Any], db: DB, staff_id: FromPath[int]
     ) -> Response[Any]:
         member = await _member(db, staff_id)
         data = await form_data(request)
         try:
             await service.set_password(
-                db, staff=member, password=data.get("password", ""), actor_id=request.user.id,
+                db,
+                staff=member,
+                password=data.get("password", ""),
+                actor_id=request.user.id,
                 ip=sessions.client_ip(request, settings),
             )
         except service.StaffError as exc:
@@ -213,8 +251,16 @@ def admin_router(settings: Settings) -> Router:
     return Router(
         path="/admin",
         route_handlers=[
-            login_form, login_submit, logout, home, sms_log, audit_log, staff_list, staff_create,
-            staff_update, staff_password,
+            login_form,
+            login_submit,
+            logout,
+            home,
+            sms_log,
+            audit_log,
+            staff_list,
+            staff_create,
+            staff_update,
+            staff_password,
         ],
         middleware=[auth.middleware],
     )

@@ -7,10 +7,10 @@ from typing import Any
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers import service as customers
 from customers.models import Customer
+from vafa.database import DB
 from vafa.i18n import N_, current_language, gettext, parse_language
 from vafa.i18n.formatting import parse_date
 from vafa.i18n.normalize import InvalidPhone, normalize_phone, to_ascii_digits
@@ -29,15 +29,25 @@ LANGUAGE_MAX_AGE = 365 * 24 * 3600
 
 def language_cookie(language: str, settings: Settings) -> Cookie:
     return Cookie(
-        key=LANGUAGE_COOKIE, value=language, max_age=LANGUAGE_MAX_AGE, path="/",
-        samesite="lax", secure=settings.cookie_secure, httponly=True,
+        key=LANGUAGE_COOKIE,
+        value=language,
+        max_age=LANGUAGE_MAX_AGE,
+        path="/",
+        samesite="lax",
+        secure=settings.cookie_secure,
+        httponly=True,
     )
 
 
 def _otp_cookie(value: str, settings: Settings, max_age: int) -> Cookie:
     return Cookie(
-        key=OTP_COOKIE, value=value, path="/login", max_age=max_age, httponly=True,
-        secure=settings.cookie_secure, samesite="lax",
+        key=OTP_COOKIE,
+        value=value,
+        path="/login",
+        max_age=max_age,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
     )
 
 
@@ -57,7 +67,7 @@ def portal_router(settings: Settings) -> Router:
         return login_page()
 
     @post("/login", opt=PUBLIC, include_in_schema=False)
-    async def login_submit(request: Request[Any, Any, Any], db: AsyncSession) -> Response[Any]:
+    async def login_submit(request: Request[Any, Any, Any], db: DB) -> Response[Any]:
         data = await form_data(request)
         raw = data.get("phone", "")
         try:
@@ -77,7 +87,9 @@ def portal_router(settings: Settings) -> Router:
         )
         if issued.challenge_id is None:
             return login_page(
-                gettext(N_("Too many codes were requested. Please wait ten minutes and try again.")),
+                gettext(
+                    N_("Too many codes were requested. Please wait ten minutes and try again.")
+                ),
                 429,
                 raw,
             )
@@ -85,7 +97,7 @@ def portal_router(settings: Settings) -> Router:
         response.set_cookie(_otp_cookie(issued.challenge_id, settings, settings.otp_ttl_seconds))
         return response
 
-    async def _challenge(request: Request[Any, Any, Any], db: AsyncSession) -> OtpChallenge | None:
+    async def _challenge(request: Request[Any, Any, Any], db: DB) -> OtpChallenge | None:
         challenge_id = request.cookies.get(OTP_COOKIE, "")[:64]
         return await db.get(OtpChallenge, challenge_id) if challenge_id else None
 
@@ -99,23 +111,27 @@ def portal_router(settings: Settings) -> Router:
         )
 
     @get("/login/verify", opt=PUBLIC, include_in_schema=False)
-    async def verify_form(request: Request[Any, Any, Any], db: AsyncSession) -> Response[Any]:
+    async def verify_form(request: Request[Any, Any, Any], db: DB) -> Response[Any]:
         challenge = await _challenge(request, db)
         if challenge is None:
             return Redirect("/login")
         return verify_page(challenge)
 
     @post("/login/verify", opt=PUBLIC, include_in_schema=False)
-    async def verify_submit(request: Request[Any, Any, Any], db: AsyncSession) -> Response[Any]:
+    async def verify_submit(request: Request[Any, Any, Any], db: DB) -> Response[Any]:
         challenge = await _challenge(request, db)
         if challenge is None:
             return login_page(gettext(N_("Your code has expired. Please ask for a new one.")), 400)
         if not await ratelimit.hit(
-            db, bucket="otp_verify_ip", key=sessions.client_ip(request, settings),
-            limit=VERIFY_PER_IP, window=VERIFY_WINDOW,
+            db,
+            bucket="otp_verify_ip",
+            key=sessions.client_ip(request, settings),
+            limit=VERIFY_PER_IP,
+            window=VERIFY_WINDOW,
         ):
             return verify_page(
-                challenge, gettext(N_("Too many attempts. Please wait a little and try again.")),
+                challenge,
+                gettext(N_("Too many attempts. Please wait a little and try again.")),
                 429,
             )
         code = to_ascii_digits((await form_data(request)).get("code", "")).strip()
@@ -129,19 +145,25 @@ def portal_router(settings: Settings) -> Router:
             message = (
                 gettext(N_("This code is not correct. Tries left: %(left)s"), left=left)
                 if left > 0
-                else gettext(N_("This code is not correct, and no tries are left. Please ask for a new code."))
+                else gettext(
+                    N_(
+                        "This code is not correct, and no tries are left. Please ask for a new code."
+                    )
+                )
             )
             return verify_page(challenge, message, 400)
         if result is otp.VerifyResult.EXPIRED or phone is None:
             return verify_page(
                 challenge, gettext(N_("Your code has expired. Please ask for a new one.")), 400
             )
-        customer = await customers.record_login(
-            db, phone=phone, language=current_language.get()
-        )
+        customer = await customers.record_login(db, phone=phone, language=current_language.get())
         cookie = await sessions.start(
-            db, auth=auth, audience=audience, subject_id=customer.id,
-            connection=request, settings=settings,
+            db,
+            auth=auth,
+            audience=audience,
+            subject_id=customer.id,
+            connection=request,
+            settings=settings,
         )
         response = Redirect("/")
         response.set_cookie(cookie)
@@ -152,18 +174,23 @@ def portal_router(settings: Settings) -> Router:
         return response
 
     @post("/login/resend", opt=PUBLIC, include_in_schema=False)
-    async def resend(request: Request[Any, Any, Any], db: AsyncSession) -> Response[Any]:
+    async def resend(request: Request[Any, Any, Any], db: DB) -> Response[Any]:
         challenge = await _challenge(request, db)
         if challenge is None:
             return Redirect("/login")
         issued = await otp.issue(
-            db, settings=settings, phone=challenge.phone,
-            ip=sessions.client_ip(request, settings), language=current_language.get(),
+            db,
+            settings=settings,
+            phone=challenge.phone,
+            ip=sessions.client_ip(request, settings),
+            language=current_language.get(),
         )
         if issued.challenge_id is None:
             return verify_page(
                 challenge,
-                gettext(N_("Too many codes were requested. Please wait ten minutes and try again.")),
+                gettext(
+                    N_("Too many codes were requested. Please wait ten minutes and try again.")
+                ),
                 429,
             )
         response = Redirect("/login/verify")
@@ -174,8 +201,13 @@ def portal_router(settings: Settings) -> Router:
     async def home(request: Request[Customer, Any, Any]) -> Template:
         return Template("portal/home.html", context={"customer": request.user})
 
-    def profile_page(customer: Customer, error: str | None = None, status: int = 200,
-                     saved: bool = False, form: dict[str, str] | None = None) -> Template:
+    def profile_page(
+        customer: Customer,
+        error: str | None = None,
+        status: int = 200,
+        saved: bool = False,
+        form: dict[str, str] | None = None,
+    ) -> Template:
         return Template(
             "portal/profile.html",
             context={"customer": customer, "error": error, "saved": saved, "form": form or {}},
@@ -187,7 +219,7 @@ def portal_router(settings: Settings) -> Router:
         return profile_page(request.user, saved=request.query_params.get("saved") == "1")
 
     @post("/profile", include_in_schema=False)
-    async def profile_save(request: Request[Customer, Any, Any], db: AsyncSession) -> Response[Any]:
+    async def profile_save(request: Request[Customer, Any, Any], db: DB) -> Response[Any]:
         data = await form_data(request)
         customer = await db.get(Customer, request.user.id)
         assert customer is not None
@@ -202,8 +234,12 @@ def portal_router(settings: Settings) -> Router:
                 )
         try:
             await customers.update_profile(
-                db, customer=customer, name=data.get("name", ""), birthday=birthday,
-                language=language, marketing_consent=data.get("marketing_consent") == "on",
+                db,
+                customer=customer,
+                name=data.get("name", ""),
+                birthday=birthday,
+                language=language,
+                marketing_consent=data.get("marketing_consent") == "on",
                 source="portal",
             )
         except customers.ProfileError as exc:
@@ -213,14 +249,14 @@ def portal_router(settings: Settings) -> Router:
         return response
 
     @post("/logout", include_in_schema=False)
-    async def logout(request: Request[Customer, Any, Any], db: AsyncSession) -> Response[Any]:
+    async def logout(request: Request[Customer, Any, Any], db: DB) -> Response[Any]:
         await sessions.revoke(db, request.auth.jti)
         response = Redirect("/login")
         response.set_cookie(sessions.clear_cookie(audience, settings))
         return response
 
     @post("/logout/all", include_in_schema=False)
-    async def logout_all(request: Request[Customer, Any, Any], db: AsyncSession) -> Response[Any]:
+    async def logout_all(request: Request[Customer, Any, Any], db: DB) -> Response[Any]:
         await sessions.revoke_all(db, audience="customer", subject_id=request.user.id)
         response = Redirect("/login")
         response.set_cookie(sessions.clear_cookie(audience, settings))
@@ -248,8 +284,17 @@ def portal_router(settings: Settings) -> Router:
     return Router(
         path="/",
         route_handlers=[
-            login_form, login_submit, verify_form, verify_submit, resend, home, profile,
-            profile_save, logout, logout_all, switch_language,
+            login_form,
+            login_submit,
+            verify_form,
+            verify_submit,
+            resend,
+            home,
+            profile,
+            profile_save,
+            logout,
+            logout_all,
+            switch_language,
         ],
         middleware=[auth.middleware],
     )

@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Any
 
 from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
@@ -32,7 +31,7 @@ from vafa.worker import run_worker
 log = logging.getLogger("vafa")
 
 
-@get("/healthz", exclude_from_csrf=True, sync_to_thread=False)
+@get("/healthz", exclude_from_csrf=True)
 async def healthz(state: State) -> dict[str, str]:
     """Liveness and database reachability, for load balancers."""
     async with state.sessionmaker() as session:
@@ -67,7 +66,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             admin_router(settings),
             healthz,
             create_static_files_router(
-                path="/static", directories=[ROOT / "static"], send_as_attachment=False,
+                path="/static",
+                directories=[ROOT / "static"],
+                send_as_attachment=False,
                 include_in_schema=False,
             ),
         ],
@@ -84,7 +85,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         template_config=TemplateConfig(engine=template_engine(settings)),
         openapi_config=OpenAPIConfig(
-            title="Vafa", version="0.1.0", path="/schema", render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])]
+            title="Vafa",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
         ),
         exception_handlers={HTTPException: http_exception_handler, 500: internal_error_handler},
         request_max_body_size=settings.max_body_bytes,

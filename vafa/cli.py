@@ -40,9 +40,18 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="HOST or 127.0.0.1")
-@click.option("--port", default=lambda: int(os.environ.get("PORT", "8000")), type=int, show_default="PORT or 8000")
-@click.option("--workers", default=1, type=int, help="Web processes (use `vafa worker` beside them).")
+@click.option(
+    "--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="HOST or 127.0.0.1"
+)
+@click.option(
+    "--port",
+    default=lambda: int(os.environ.get("PORT", "8000")),
+    type=int,
+    show_default="PORT or 8000",
+)
+@click.option(
+    "--workers", default=1, type=int, help="Web processes (use `vafa worker` beside them)."
+)
 @click.option("--no-worker", is_flag=True, help="Do not run the background worker in this process.")
 def run(host: str, port: int, workers: int, no_worker: bool) -> None:
     """Serve the web app (with the background worker, unless told not to)."""
@@ -52,8 +61,14 @@ def run(host: str, port: int, workers: int, no_worker: bool) -> None:
         os.environ["VAFA_EMBEDDED_WORKER"] = "1"
     Settings()  # fail fast on bad configuration, before binding the port
     uvicorn.run(
-        "vafa.app:create_app", factory=True, host=host, port=port, workers=workers,
-        proxy_headers=False, server_header=False, log_level="info",
+        "vafa.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        server_header=False,
+        log_level="info",
     )
 
 
@@ -115,7 +130,9 @@ def demo(customers: int) -> None:
             fh.write(f"{created[0]}\n{created[1]}\n")
     if CREDENTIALS_FILE.exists():
         username, password = CREDENTIALS_FILE.read_text().split("\n")[:2]
-        click.echo(f"Demo staff login: http://<host>/admin/login  user: {username}  password: {password}")
+        click.echo(
+            f"Demo staff login: http://<host>/admin/login  user: {username}  password: {password}"
+        )
 
 
 @main.group()
@@ -173,10 +190,16 @@ def sms_outbox(as_json: bool, limit: int, to: str | None) -> None:
 
     for m in _with_session(Settings(), work):
         row = {
-            "id": m.id, "to": m.to, "body": m.body, "kind": m.kind, "status": m.status,
-            "attempts": m.attempts, "created_at": m.created_at.isoformat(),
+            "id": m.id,
+            "to": m.to,
+            "body": m.body,
+            "kind": m.kind,
+            "status": m.status,
+            "attempts": m.attempts,
+            "created_at": m.created_at.isoformat(),
             "sent_at": m.sent_at.isoformat() if m.sent_at else None,
-            "provider_message_id": m.provider_message_id, "last_error": m.last_error,
+            "provider_message_id": m.provider_message_id,
+            "last_error": m.last_error,
         }
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))

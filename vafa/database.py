@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.types import Scope
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -93,6 +95,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# How handlers ask for the request's session: `db: DB`.
+DB = NamedDependency[AsyncSession]
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
@@ -106,7 +112,7 @@ async def open_session(
     return session
 
 
-async def provide_db(state: State, scope: dict[str, Any]) -> AsyncIterator[AsyncSession]:
+async def provide_db(state: State, scope: Scope) -> AsyncIterator[AsyncSession]:
     """One session per request: committed when the handler returns, rolled back on error.
 
     Handlers that must keep a write while answering with an error (a wrong one-time

@@ -18,10 +18,36 @@ from vafa.settings import VAR_DIR
 CREDENTIALS_FILE = VAR_DIR / "demo-login.txt"
 OWNER = "owner"
 
-FIRST = ["سارا", "علی", "مریم", "رضا", "نگار", "حسین", "زهرا", "امیر", "فاطمه", "مهدی",
-         "Anna", "Armen", "Lilit", "Narek", "Mariam", "Tigran"]
-LAST = ["احمدی", "رضایی", "محمدی", "کریمی", "حسینی", "موسوی", "Petrosyan", "Hakobyan",
-        "Sargsyan", "Grigoryan"]
+FIRST = [
+    "سارا",
+    "علی",
+    "مریم",
+    "رضا",
+    "نگار",
+    "حسین",
+    "زهرا",
+    "امیر",
+    "فاطمه",
+    "مهدی",
+    "Anna",
+    "Armen",
+    "Lilit",
+    "Narek",
+    "Mariam",
+    "Tigran",
+]
+LAST = [
+    "احمدی",
+    "رضایی",
+    "محمدی",
+    "کریمی",
+    "حسینی",
+    "موسوی",
+    "Petrosyan",
+    "Hakobyan",
+    "Sargsyan",
+    "Grigoryan",
+]
 
 
 async def seed(session: AsyncSession, *, customers: int) -> tuple[str, str] | None:
@@ -38,7 +64,8 @@ async def seed(session: AsyncSession, *, customers: int) -> tuple[str, str] | No
     for i in range(customers):
         armenian = i % 5 == 4
         phone = (
-            f"+3749{rng.randrange(1000000, 9999999)}" if armenian
+            f"+3749{rng.randrange(1000000, 9999999)}"
+            if armenian
             else f"+98912{rng.randrange(1000000, 9999999)}"
         )
         first = rng.choice(FIRST[10:] if armenian else FIRST[:10])

@@ -14,8 +14,18 @@ from babel.numbers import format_decimal
 from vafa.i18n.normalize import to_ascii_digits, to_persian_digits
 
 JALALI_MONTHS = (
-    "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور",
-    "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند",
+    "فروردین",
+    "اردیبهشت",
+    "خرداد",
+    "تیر",
+    "مرداد",
+    "شهریور",
+    "مهر",
+    "آبان",
+    "آذر",
+    "دی",
+    "بهمن",
+    "اسفند",
 )
 _BABEL_LOCALE = {"fa": "fa_IR", "hy": "hy_AM", "en": "en"}
 
@@ -47,9 +57,11 @@ def format_short_date(value: date | datetime, language: str, tz: str = "Asia/Teh
 def format_datetime(value: datetime, language: str, tz: str = "Asia/Tehran") -> str:
     when = local(value, tz)
     time = babel_format_time(when, "HH:mm", locale=_BABEL_LOCALE[language])
-    return f"{format_date(when.date(), language)}، {format_number_text(time, language)}" if (
-        language == "fa"
-    ) else f"{format_date(when.date(), language)}, {time}"
+    return (
+        f"{format_date(when.date(), language)}، {format_number_text(time, language)}"
+        if (language == "fa")
+        else f"{format_date(when.date(), language)}, {time}"
+    )
 
 
 def format_number(value: int, language: str) -> str:

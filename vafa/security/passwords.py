@@ -6,6 +6,8 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from vafa.i18n import N_
+
 _hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4
 # Verified against when the username is unknown, so both paths cost the same.
 _DUMMY_HASH = _hasher.hash("vafa-dummy-password")
@@ -31,7 +33,7 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
 def password_problem(password: str) -> str | None:
     """A reason the password is not acceptable (an untranslated message id), or None."""
     if len(password) < MIN_LENGTH:
-        return "The password must be at least 10 characters long."
+        return N_("The password must be at least 10 characters long.")
     if len(password) > MAX_LENGTH:
-        return "The password is too long."
+        return N_("The password is too long.")
     return None

@@ -59,7 +59,9 @@ def client_ip(connection: ASGIConnection[Any, Any, Any, Any], settings: Settings
     return peer[:45]
 
 
-def make_auth(settings: Settings, audience: Audience, model: type[Any]) -> JWTCookieAuth[Any, Token]:
+def make_auth(
+    settings: Settings, audience: Audience, model: type[Any]
+) -> JWTCookieAuth[Any, Token]:
     async def retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
         if not isinstance(token.jti, str):
             return None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vafa.i18n import translate
+from vafa.i18n import N_, translate
 from vafa.models import SmsMessage
 
-OTP_MESSAGE = "Your Vafa login code: %(code)s"
+OTP_MESSAGE = N_("Your Vafa login code: %(code)s")
 
 
 async def queue_text(session: AsyncSession, *, to: str, body: str) -> SmsMessage:

@@ -72,7 +72,9 @@ def build_environment(settings: Settings) -> Environment:
             return format_number(value, lang())
         return format_number_text(str(value), lang())
 
-    env.filters.update(date=_date, short_date=_short_date, datetime=_datetime, phone=_phone, num=_num)
+    env.filters.update(
+        date=_date, short_date=_short_date, datetime=_datetime, phone=_phone, num=_num
+    )
     return env
 
 
