@@ -45,7 +45,7 @@ def lock_delay(failures: int) -> timedelta:
     """Nothing for the first few mistakes, then 30 s, 1 min, 2 min, ... up to an hour."""
     if failures < FREE_FAILURES:
         return timedelta(0)
-    return min(LOCK_BASE * (2 ** (failures - FREE_FAILURES)), LOCK_MAX)
+    return min(LOCK_BASE * (2 ** min(failures - FREE_FAILURES, 16)), LOCK_MAX)
 
 
 def clean_username(raw: str) -> str:

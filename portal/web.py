@@ -12,7 +12,7 @@ from customers import service as customers
 from customers.models import Customer
 from vafa.database import DB
 from vafa.i18n import N_, current_language, gettext, parse_language
-from vafa.i18n.formatting import parse_date
+from vafa.i18n.formatting import format_number, parse_date
 from vafa.i18n.normalize import InvalidPhone, normalize_phone, to_ascii_digits
 from vafa.models import OtpChallenge
 from vafa.security import otp, ratelimit, sessions
@@ -143,7 +143,10 @@ def portal_router(settings: Settings) -> Router:
         if result is otp.VerifyResult.WRONG:
             left = settings.otp_max_attempts - challenge.attempts
             message = (
-                gettext(N_("This code is not correct. Tries left: %(left)s"), left=left)
+                gettext(
+                    N_("This code is not correct. You have %(left)s tries left."),
+                    left=format_number(left, current_language.get()),
+                )
                 if left > 0
                 else gettext(
                     N_(

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from markupsafe import Markup
 
 from vafa.database import utcnow
