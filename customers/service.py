@@ -63,10 +63,13 @@ async def update_profile(
     marketing_consent: bool,
     source: str,
 ) -> Customer:
+    # Validate every field before touching the record: a refused form changes nothing.
     if language not in LANGUAGES:
         raise ProfileError(N_("This language is not available."))
-    customer.name = clean_name(name)
-    customer.birthday = check_birthday(birthday)
+    name_value = clean_name(name)
+    birthday_value = check_birthday(birthday)
+    customer.name = name_value
+    customer.birthday = birthday_value
     customer.language = language
     if marketing_consent != customer.marketing_consent:
         # Consent is evidence: keep when and where it was given or withdrawn.

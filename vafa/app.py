@@ -24,7 +24,7 @@ from portal.web import portal_router
 from vafa.database import create_engine, make_sessionmaker, provide_db
 from vafa.settings import ROOT, Settings
 from vafa.web.errors import http_exception_handler, internal_error_handler
-from vafa.web.middleware import language_middleware, security_headers_middleware
+from vafa.web.middleware import language_middleware, security_headers
 from vafa.web.templating import template_engine
 from vafa.worker import run_worker
 
@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         dependencies={"db": Provide(provide_db)},
         state=State({"settings": settings}),
-        middleware=[security_headers_middleware, language_middleware(settings.default_language)],
+        middleware=[language_middleware(settings.default_language)],
+        before_send=[security_headers],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="vafa_csrf",

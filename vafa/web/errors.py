@@ -14,7 +14,8 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from vafa.i18n import N_, gettext
+from vafa.i18n import N_, current_language, gettext
+from vafa.web.middleware import scope_language
 
 log = logging.getLogger("vafa.web")
 
@@ -48,6 +49,9 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
 
 
 def error_response(request: Request[Any, Any, Any], status: int) -> Response[Any]:
+    # Errors raised before routing (404, 405) never pass the language middleware.
+    settings = request.app.state.settings
+    current_language.set(scope_language(request.scope, settings.default_language))
     known = status if status in MESSAGES else (500 if status >= 500 else 400)
     message, title = gettext(MESSAGES[known]), gettext(TITLES[known])
     if _wants_json(request):

@@ -1,4 +1,4 @@
-"""ASGI middleware: the request's language, and security headers on every response."""
+"""The request's language (middleware) and security headers on every response (hook)."""
 
 from __future__ import annotations
 
@@ -40,14 +40,17 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return None
 
 
+def scope_language(scope: Scope, default: str) -> str:
+    return parse_language(_cookie(scope, LANGUAGE_COOKIE)) or default
+
+
 def language_middleware(default: str) -> Any:
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            language = parse_language(_cookie(scope, LANGUAGE_COOKIE)) or default
-            token = current_language.set(language)
+            token = current_language.set(scope_language(scope, default))
             try:
                 await app(scope, receive, send)
             finally:
@@ -58,23 +61,14 @@ def language_middleware(default: str) -> Any:
     return factory
 
 
-def security_headers_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in SECURITY_HEADERS.items():
-                    if name not in headers:
-                        headers[name] = value
-                # Pages carry personal data: never keep them in shared caches.
-                if "cache-control" not in headers and not scope["path"].startswith("/static"):
-                    headers["cache-control"] = "no-store"
-            await send(message)
-
-        await app(scope, receive, send_with_headers)
-
-    return middleware
+async def security_headers(message: Message, scope: Scope) -> None:
+    """A `before_send` hook, so every response gets the headers, 404s included."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in SECURITY_HEADERS.items():
+        if name not in headers:
+            headers[name] = value
+    # Pages carry personal data: never keep them in shared caches.
+    if "cache-control" not in headers and not scope["path"].startswith("/static"):
+        headers["cache-control"] = "no-store"
