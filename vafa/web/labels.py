@@ -3,7 +3,9 @@
 Marked with N_ so the catalogs carry them; templates translate at render time.
 """
 
-from vafa.i18n import N_
+from typing import Any
+
+from vafa.i18n import N_, gettext
 
 ROLE_LABELS = {
     "owner": N_("Owner"),
@@ -24,3 +26,30 @@ AUDIT_ACTION_LABELS = {
     "staff.password": N_("Password set"),
     "staff.login": N_("Staff login"),
 }
+OBJECT_LABELS = {"staff": N_("Staff member"), "customer": N_("Member")}
+FIELD_LABELS = {"username": N_("Username"), "role": N_("Role"), "active": N_("Active")}
+
+
+def _value(key: str, value: object) -> str:
+    if key == "role" and isinstance(value, str) and value in ROLE_LABELS:
+        return gettext(ROLE_LABELS[value])
+    if isinstance(value, bool):
+        return gettext(N_("Yes")) if value else gettext(N_("No"))
+    return str(value)
+
+
+def audit_details(details: dict[str, Any] | None) -> list[str]:
+    """An audit entry's details as translated 'Field: value' lines; changes as old → new."""
+    if not details:
+        return []
+    lines = []
+    if "before" in details and "after" in details:
+        before, after = details["before"], details["after"]
+        for key, new in after.items():
+            if before.get(key) != new:
+                label = gettext(FIELD_LABELS.get(key, key))
+                lines.append(f"{label}: {_value(key, before.get(key))} → {_value(key, new)}")
+        return lines
+    for key, value in details.items():
+        lines.append(f"{gettext(FIELD_LABELS.get(key, key))}: {_value(key, value)}")
+    return lines

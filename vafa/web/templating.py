@@ -20,7 +20,13 @@ from vafa.i18n.formatting import (
 )
 from vafa.i18n.normalize import format_phone
 from vafa.settings import LANGUAGES, ROOT, Settings
-from vafa.web.labels import AUDIT_ACTION_LABELS, ROLE_LABELS, SMS_STATUS_LABELS
+from vafa.web.labels import (
+    AUDIT_ACTION_LABELS,
+    OBJECT_LABELS,
+    ROLE_LABELS,
+    SMS_STATUS_LABELS,
+    audit_details,
+)
 
 
 def build_environment(settings: Settings) -> Environment:
@@ -50,6 +56,8 @@ def build_environment(settings: Settings) -> Environment:
         role_labels=ROLE_LABELS,
         status_labels=SMS_STATUS_LABELS,
         action_labels=AUDIT_ACTION_LABELS,
+        object_labels=OBJECT_LABELS,
+        audit_details=audit_details,
     )
 
     def _date(value: date | datetime | None) -> str:
