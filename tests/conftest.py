@@ -169,3 +169,10 @@ async def login_customer(
     code = await latest_code(sessionmaker, e164)
     response = await post_form(client, "/login/verify", {"code": code})
     assert response.status_code == 302 and response.headers["location"] == "/", response.text
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quiet_http_client_logs() -> None:
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -83,10 +83,13 @@ async def test_revoked_jti_is_refused(client, sessionmaker):
     assert not await _is_logged_in(client)
 
 
-async def test_log_out_everywhere(app, sessionmaker):
+async def test_log_out_everywhere(settings, sessionmaker):
+    from vafa.app import create_app
+
+    # Two devices: two app instances (a test client runs its app on its own loop).
     async with (
-        AsyncTestClient(app=app, base_url="http://testserver.local") as phone,
-        AsyncTestClient(app=app, base_url="http://testserver.local") as laptop,
+        AsyncTestClient(app=create_app(settings), base_url="http://testserver.local") as phone,
+        AsyncTestClient(app=create_app(settings), base_url="http://testserver.local") as laptop,
     ):
         await login_customer(phone, sessionmaker)
         await login_customer(laptop, sessionmaker)

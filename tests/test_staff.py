@@ -124,12 +124,14 @@ async def test_owner_manages_staff_and_every_change_is_audited(client, sessionma
     assert audit_page.status_code == 200 and "sara" in audit_page.text
 
 
-async def test_deactivating_staff_ends_their_sessions(app, client, sessionmaker):
+async def test_deactivating_staff_ends_their_sessions(settings, client, sessionmaker):
     from litestar.testing import AsyncTestClient
+
+    from vafa.app import create_app
 
     await make_staff(sessionmaker, "owner", "owner")
     agent_id = await make_staff(sessionmaker, "agent", "agent")
-    async with AsyncTestClient(app=app, base_url="http://testserver.local") as agent:
+    async with AsyncTestClient(app=create_app(settings), base_url="http://testserver.local") as agent:
         await staff_login(agent, "agent")
         assert (await agent.get("/admin/")).status_code == 200
         await staff_login(client, "owner")
@@ -162,7 +164,7 @@ async def test_customer_session_is_not_staff(client, sessionmaker):
 
 
 @pytest.mark.parametrize("password", [PASSWORD, "short"])
-def test_cli_creates_staff_reading_password_from_stdin(migrated, sessionmaker, password):
+async def test_cli_creates_staff_reading_password_from_stdin(migrated, sessionmaker, password):
     env = {**os.environ, "DATABASE_URL": migrated, "VAFA_SECRET_KEY": "x" * 40}
     result = subprocess.run(
         [
@@ -188,13 +190,7 @@ def test_cli_creates_staff_reading_password_from_stdin(migrated, sessionmaker, p
         return
     assert result.returncode == 0, result.stderr
     assert password not in result.stdout + result.stderr
-    import asyncio
-
-    async def check():
-        async with sessionmaker() as s:
-            staff = await s.scalar(select(StaffUser).where(StaffUser.username == "cli.user"))
-            audit = await s.scalar(select(AuditLog).where(AuditLog.action == "staff.create"))
-        return staff, audit
-
-    staff, audit = asyncio.run(check())
+    async with sessionmaker() as s:
+        staff = await s.scalar(select(StaffUser).where(StaffUser.username == "cli.user"))
+        audit = await s.scalar(select(AuditLog).where(AuditLog.action == "staff.create"))
     assert staff.role == "manager" and audit.actor_id is None

@@ -68,7 +68,6 @@ class Settings:
         default_factory=lambda: os.environ.get("VAFA_DEFAULT_LANGUAGE", "fa")
     )
     timezone: str = field(default_factory=lambda: os.environ.get("VAFA_TIMEZONE", "Asia/Tehran"))
-    club_name: str = field(default_factory=lambda: os.environ.get("VAFA_CLUB_NAME", "Vafa"))
     otp_ttl_seconds: int = field(default_factory=lambda: _int("VAFA_OTP_TTL_SECONDS", 300))
     otp_max_attempts: int = 5
     otp_per_phone: int = field(default_factory=lambda: _int("VAFA_OTP_PER_PHONE", 3))
