@@ -38,15 +38,24 @@ async def test_session_cookie_flags(client, sessionmaker):
     assert jwt.get_unverified_header(client.cookies["vafa_session"])["alg"] == "HS256"
 
 
-async def test_secure_flag_is_on_by_default(app, sessionmaker, settings):
+async def test_secure_flag_is_on_by_default(app, sessionmaker, settings, monkeypatch):
     from dataclasses import replace
 
     from vafa.app import create_app
+    from vafa.settings import Settings
 
+    monkeypatch.delenv("VAFA_COOKIE_SECURE", raising=False)
+    assert Settings(database_url=settings.database_url, secret_key="k" * 40).cookie_secure
     secure_app = create_app(replace(settings, cookie_secure=True))
     async with AsyncTestClient(app=secure_app, base_url="https://testserver.local") as client:
-        response = await client.get("/login")
-        assert "Secure" in response.headers["set-cookie"]
+        await client.get("/login")
+        await post_form(client, "/login", {"phone": "09121234567"})
+        from tests.conftest import latest_code
+
+        code = await latest_code(sessionmaker, "+989121234567")
+        response = await post_form(client, "/login/verify", {"code": code})
+        cookies = response.headers.get_list("set-cookie")
+        assert cookies and all("Secure" in c for c in cookies)
 
 
 async def test_alg_none_token_is_refused(client, sessionmaker):

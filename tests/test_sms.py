@@ -136,6 +136,24 @@ async def test_network_error_is_retried_and_the_key_never_leaks(sessionmaker, ca
 
 
 @responses.activate
+async def test_hung_gateway_times_out_and_is_retried(sessionmaker):
+    import time
+
+    def slow(request):
+        time.sleep(1.5)
+        return (200, {}, json.dumps(ok([{"messageid": 1, "status": 1}])))
+
+    responses.add_callback(responses.POST, f"{BASE}/sms/send.json", callback=slow)
+    gateway = KavenegarGateway(api_key=API_KEY, sender="", otp_template="t", timeout=0.3)
+    message_id = await queue(sessionmaker)
+    started = time.monotonic()
+    assert await deliver_due(sessionmaker, gateway) == 0
+    assert time.monotonic() - started < 1.2
+    message = await row(sessionmaker, message_id)
+    assert message.status == "pending" and message.last_error == "gateway timed out"
+
+
+@responses.activate
 async def test_message_survives_an_outage_and_is_sent_once_the_gateway_is_back(sessionmaker):
     outage = responses.post(f"{BASE}/sms/send.json", json=fail(409, "busy"))
     message_id = await queue(sessionmaker)
