@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 import admin.models  # noqa: F401  (register tables)
 import customers.models  # noqa: F401
+import loyalty.models  # noqa: F401
 import vafa.models  # noqa: F401
 from vafa.database import Base, create_engine
 

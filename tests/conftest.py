@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import admin.models  # noqa: F401
 import customers.models  # noqa: F401
+import loyalty.models  # noqa: F401
 from vafa import migrate
 from vafa.app import create_app
 from vafa.database import Base, create_engine, make_sessionmaker

@@ -20,9 +20,23 @@ from vafa.settings import ROOT
 
 def _extract() -> set[str]:
     pot = subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "N_", "--no-location", "-o", "-", "."],
-        cwd=ROOT, capture_output=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "N_",
+            "--no-location",
+            "-o",
+            "-",
+            ".",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
     ).stdout
     import io
 
@@ -55,7 +69,9 @@ def test_placeholders_survive_translation(language):
         if m.id and m.string:
             source = m.id if isinstance(m.id, str) else m.id[0]
             target = m.string if isinstance(m.string, str) else m.string[0]
-            assert set(re.findall(r"%\(\w+\)s", source)) == set(re.findall(r"%\(\w+\)s", target)), source
+            assert set(re.findall(r"%\(\w+\)s", source)) == set(re.findall(r"%\(\w+\)s", target)), (
+                source
+            )
 
 
 class _VisibleText(HTMLParser):

@@ -32,7 +32,11 @@ async def test_upgrade_keeps_data(migrated, sessionmaker):
     env = {**os.environ, "DATABASE_URL": migrated, "VAFA_SECRET_KEY": "x" * 40}
     result = subprocess.run(
         [sys.executable, "-m", "vafa.cli", "db", "upgrade"],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     async with sessionmaker() as s:

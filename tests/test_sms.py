@@ -29,8 +29,9 @@ BASE = f"https://api.kavenegar.com/v1/{API_KEY}"
 
 
 def kavenegar() -> KavenegarGateway:
-    return KavenegarGateway(api_key=API_KEY, sender="10004346", otp_template="vafa-login",
-                            timeout=2)
+    return KavenegarGateway(
+        api_key=API_KEY, sender="10004346", otp_template="vafa-login", timeout=2
+    )
 
 
 def ok(entries: list[dict]) -> dict:
@@ -102,8 +103,15 @@ async def test_kavenegar_text_uses_sms_send_with_localid(sessionmaker):
 
 @pytest.mark.parametrize(
     ("status", "outcome"),
-    [(409, "pending"), (418, "pending"), (451, "pending"), (403, "pending"),
-     (411, "failed"), (413, "failed"), (422, "failed")],
+    [
+        (409, "pending"),
+        (418, "pending"),
+        (451, "pending"),
+        (403, "pending"),
+        (411, "failed"),
+        (413, "failed"),
+        (422, "failed"),
+    ],
 )
 @responses.activate
 async def test_kavenegar_statuses_map_to_retry_or_fail(sessionmaker, status, outcome, caplog):
@@ -123,7 +131,9 @@ async def test_kavenegar_statuses_map_to_retry_or_fail(sessionmaker, status, out
 async def test_network_error_is_retried_and_the_key_never_leaks(sessionmaker, caplog):
     responses.post(
         f"{BASE}/sms/send.json",
-        body=requests.exceptions.ConnectionError(f"Max retries exceeded with url: /v1/{API_KEY}/sms/send.json"),
+        body=requests.exceptions.ConnectionError(
+            f"Max retries exceeded with url: /v1/{API_KEY}/sms/send.json"
+        ),
     )
     message_id = await queue(sessionmaker)
     with caplog.at_level(logging.DEBUG):
@@ -185,8 +195,9 @@ async def test_crashed_send_is_picked_up_again_after_the_lease(sessionmaker):
     # A worker claimed it and died: status 'sending', lease in the past.
     async with sessionmaker() as s, s.begin():
         await s.execute(
-            update(SmsMessage).values(status="sending", attempts=1,
-                                      next_attempt_at=utcnow() - timedelta(seconds=1))
+            update(SmsMessage).values(
+                status="sending", attempts=1, next_attempt_at=utcnow() - timedelta(seconds=1)
+            )
         )
     assert await deliver_due(sessionmaker, OutboxGateway()) == 1
     assert (await row(sessionmaker, message_id)).status == "sent"
@@ -216,7 +227,12 @@ async def test_cli_outbox_json(client, sessionmaker, migrated):
     env = {**os.environ, "DATABASE_URL": migrated, "VAFA_SECRET_KEY": "x" * 40}
     result = subprocess.run(
         [sys.executable, "-m", "vafa.cli", "sms", "outbox", "--json"],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
     )
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) == 1

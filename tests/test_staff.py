@@ -131,7 +131,9 @@ async def test_deactivating_staff_ends_their_sessions(settings, client, sessionm
 
     await make_staff(sessionmaker, "owner", "owner")
     agent_id = await make_staff(sessionmaker, "agent", "agent")
-    async with AsyncTestClient(app=create_app(settings), base_url="http://testserver.local") as agent:
+    async with AsyncTestClient(
+        app=create_app(settings), base_url="http://testserver.local"
+    ) as agent:
         await staff_login(agent, "agent")
         assert (await agent.get("/admin/")).status_code == 200
         await staff_login(client, "owner")

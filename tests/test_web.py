@@ -44,7 +44,9 @@ async def test_htmx_header_carries_the_csrf_token(client, sessionmaker):
     token = client.cookies["vafa_csrf"]
     assert f'"x-csrftoken": "{token}"' in page.text
     response = await client.post(
-        "/login", data={"phone": "09121234567"}, headers={"x-csrftoken": token},
+        "/login",
+        data={"phone": "09121234567"},
+        headers={"x-csrftoken": token},
         follow_redirects=False,
     )
     assert response.status_code == 302
@@ -71,8 +73,15 @@ async def test_pages_have_no_inline_script(client, sessionmaker):
 
 @pytest.mark.parametrize(
     "phone",
-    ["9" * 1_000_000, "😀😀😀📱", "'; DROP TABLE customers; --", "0912' OR '1'='1",
-     "<script>alert(1)</script>", "\x00\x01", ""],
+    [
+        "9" * 1_000_000,
+        "😀😀😀📱",
+        "'; DROP TABLE customers; --",
+        "0912' OR '1'='1",
+        "<script>alert(1)</script>",
+        "\x00\x01",
+        "",
+    ],
 )
 async def test_bad_phone_gets_a_translated_error_and_changes_nothing(client, sessionmaker, phone):
     response = await post_form(client, "/login", {"phone": phone})
@@ -88,9 +97,12 @@ async def test_oversized_body_is_refused_with_a_translated_page(client, settings
     await client.get("/login")
     body = "phone=" + "9" * (settings.max_body_bytes + 10)
     response = await client.post(
-        "/login", content=body,
-        headers={"content-type": "application/x-www-form-urlencoded",
-                 "x-csrftoken": client.cookies["vafa_csrf"]},
+        "/login",
+        content=body,
+        headers={
+            "content-type": "application/x-www-form-urlencoded",
+            "x-csrftoken": client.cookies["vafa_csrf"],
+        },
     )
     assert response.status_code == 413 and _has_persian(response.text)
 
@@ -162,9 +174,14 @@ async def test_openapi_schema(client):
 async def test_profile_in_solar_hijri(client, sessionmaker):
     await login_customer(client, sessionmaker)
     response = await post_form(
-        client, "/profile",
-        {"name": "سارا  احمدي", "birthday": "۱۳۷۰/۰۵/۱۲", "language": "fa",
-         "marketing_consent": "on"},
+        client,
+        "/profile",
+        {
+            "name": "سارا  احمدي",
+            "birthday": "۱۳۷۰/۰۵/۱۲",
+            "language": "fa",
+            "marketing_consent": "on",
+        },
     )
     assert response.status_code == 302
     async with sessionmaker() as s:
@@ -190,8 +207,14 @@ async def test_withdrawing_consent_is_recorded(client, sessionmaker):
 
 @pytest.mark.parametrize(
     "field",
-    [{"birthday": "1403/13/40"}, {"birthday": "tomorrow"}, {"birthday": "2999-01-01"},
-     {"name": "<b>x</b>"}, {"name": "ن" * 500}, {"language": "xx"}],
+    [
+        {"birthday": "1403/13/40"},
+        {"birthday": "tomorrow"},
+        {"birthday": "2999-01-01"},
+        {"name": "<b>x</b>"},
+        {"name": "ن" * 500},
+        {"language": "xx"},
+    ],
 )
 async def test_bad_profile_input_changes_nothing(client, sessionmaker, field):
     await login_customer(client, sessionmaker)

@@ -1,6 +1,6 @@
 """End-to-end journeys: the real server (`vafa run`) driven by headless Chromium.
 
-The server runs once per test session as a subprocess on a free loopback port, against
+The server runs once per test module as a subprocess on a free loopback port, against
 the migrated test database of the chosen engine (`--db`); every test still starts from
 empty tables, through the root `sessionmaker` fixture.
 
@@ -141,11 +141,13 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_server(migrated: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """`vafa run` (web and embedded SMS worker) on a free port; yields its base URL holder.
+    """`vafa run` (web and embedded SMS worker) on a free port; `.url` is its base URL.
 
-    Session-scoped for speed; each test empties the tables through `sessionmaker`.
+    One server per test module: each test empties the tables through `sessionmaker`,
+    and the server is gone before tests of other modules run, so its worker never
+    delivers (changes) SMS rows those tests create in the same database.
     """
     root = tmp_path_factory.mktemp("live-server")
     var_dir = root / "var"
@@ -290,9 +292,10 @@ async def context(
     problems = browser_problems
 
     def on_console(message: Any) -> None:
-        if message.type == "error":
-            location = message.location or {}
-            problems.console_errors.append(f"{message.text} ({location.get('url', '')})")
+        if message.type != "error":
+            return
+        url = (message.location or {}).get("url", "")
+        problems.console_errors.append(f"{message.text} ({url})")
 
     def on_request_failed(request: Any) -> None:
         problems.failed_requests.append(f"{request.method} {request.url}: {request.failure}")

@@ -1,0 +1,1 @@
+"""The points engine: ledger, earning rules, tiers, expiry, rewards, returns."""

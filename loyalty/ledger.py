@@ -1,0 +1,560 @@
+"""The ledger: the only code that moves points.
+
+Every movement is one journal entry from a debit account to a credit account. Member
+wallet and pending balances are cached on their account rows and changed only here,
+in the same transaction as the entry, by a conditional UPDATE (`balance >= n`, row
+count checked) under `CHECK (balance >= 0)`. Spends draw from lots, soonest expiry
+first, and record which lots they drew from. Every operation carries an idempotency
+key: a repeat returns the first entry and changes nothing.
+
+The programme account is not cached (it would be one hot row every transaction
+waits for); `verify` derives it from the journal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loyalty.models import (
+    DEBT,
+    MEMBER_KINDS,
+    PENDING,
+    PROGRAMME,
+    WALLET,
+    Account,
+    Allocation,
+    JournalEntry,
+    Lot,
+)
+from vafa.database import utcnow
+
+
+class LedgerError(Exception):
+    pass
+
+
+class InsufficientPoints(LedgerError):  # noqa: N818 - reads as the refusal it is
+    """The wallet does not hold enough available points."""
+
+
+class IdempotencyConflict(LedgerError):  # noqa: N818
+    """The key was used before for a different movement."""
+
+
+@dataclass(frozen=True)
+class MemberAccounts:
+    wallet: int
+    pending: int
+    debt: int
+
+
+@dataclass(frozen=True)
+class Cause:
+    type: str
+    id: str | int | None = None
+
+
+async def programme_account(session: AsyncSession) -> int:
+    account_id = await session.scalar(
+        select(Account.id).where(Account.kind == PROGRAMME).order_by(Account.id).limit(1)
+    )
+    if account_id is not None:
+        return account_id
+    try:  # the migration creates it; an emptied database gets it back here
+        async with session.begin_nested():
+            account = Account(kind=PROGRAMME, balance=0)
+            session.add(account)
+        return account.id
+    except IntegrityError:
+        return await programme_account(session)
+
+
+async def member_accounts(session: AsyncSession, customer_id: int) -> MemberAccounts:
+    """The member's three accounts, created on first use (safe under concurrency)."""
+    rows = dict(
+        (
+            await session.execute(
+                select(Account.kind, Account.id).where(Account.customer_id == customer_id)
+            )
+        ).all()
+    )
+    if len(rows) < len(MEMBER_KINDS):
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        await session.execute(
+            insert(Account)
+            .values([{"kind": k, "customer_id": customer_id, "balance": 0} for k in MEMBER_KINDS])
+            .on_conflict_do_nothing(index_elements=["customer_id", "kind"])
+        )
+        rows = dict(
+            (
+                await session.execute(
+                    select(Account.kind, Account.id).where(Account.customer_id == customer_id)
+                )
+            ).all()
+        )
+    return MemberAccounts(wallet=rows[WALLET], pending=rows[PENDING], debt=rows[DEBT])
+
+
+async def balances(session: AsyncSession, customer_id: int) -> dict[str, int]:
+    rows = (
+        await session.execute(
+            select(Account.kind, Account.balance).where(Account.customer_id == customer_id)
+        )
+    ).all()
+    result = {WALLET: 0, PENDING: 0, DEBT: 0}
+    result.update(dict(rows))
+    return result
+
+
+async def _existing(
+    session: AsyncSession, key: str, *, kind: str, customer_id: int | None
+) -> JournalEntry | None:
+    entry = await session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == key))
+    if entry is not None and (entry.kind != kind or entry.customer_id != customer_id):
+        raise IdempotencyConflict(key)
+    return entry
+
+
+async def _move(
+    session: AsyncSession,
+    *,
+    kind: str,
+    amount: int,
+    debit: int,
+    credit: int,
+    guarded: Sequence[int],
+    customer_id: int | None,
+    key: str,
+    cause: Cause | None,
+    memo: str | None,
+    created_by: str,
+) -> JournalEntry:
+    """Write one entry and keep the cached balances of member accounts in step."""
+    if amount <= 0:
+        raise ValueError("amount must be positive")
+    if debit in guarded:
+        result = await session.execute(
+            update(Account)
+            .where(Account.id == debit, Account.balance >= amount)
+            .values(balance=Account.balance - amount)
+        )
+        if result.rowcount != 1:
+            raise InsufficientPoints(amount)
+    elif await _is_cached(session, debit):
+        await session.execute(
+            update(Account).where(Account.id == debit).values(balance=Account.balance - amount)
+        )
+    if await _is_cached(session, credit):
+        await session.execute(
+            update(Account).where(Account.id == credit).values(balance=Account.balance + amount)
+        )
+    entry = JournalEntry(
+        kind=kind,
+        amount=amount,
+        debit_account_id=debit,
+        credit_account_id=credit,
+        customer_id=customer_id,
+        idempotency_key=key,
+        cause_type=cause.type if cause else None,
+        cause_id=None if cause is None or cause.id is None else str(cause.id),
+        memo=memo,
+        created_by=created_by,
+        created_at=utcnow(),
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def _is_cached(session: AsyncSession, account_id: int) -> bool:
+    account = await session.get(Account, account_id)
+    return account is not None and account.kind in MEMBER_KINDS
+
+
+async def _once(session: AsyncSession, key: str, kind: str, customer_id: int | None, work):  # type: ignore[no-untyped-def]
+    """Run `work` under a savepoint; a concurrent twin with the same key loses the
+    unique index race and gets the winner's entry instead."""
+    existing = await _existing(session, key, kind=kind, customer_id=customer_id)
+    if existing is not None:
+        return existing
+    try:
+        async with session.begin_nested():
+            return await work()
+    except IntegrityError:
+        existing = await _existing(session, key, kind=kind, customer_id=customer_id)
+        if existing is None:
+            raise
+        return existing
+
+
+def _spend_order():  # type: ignore[no-untyped-def]
+    # Soonest expiry first; points that never expire last; then oldest first.
+    return (Lot.expires_at.is_(None), Lot.expires_at, Lot.id)
+
+
+async def _draw(
+    session: AsyncSession,
+    *,
+    customer_id: int,
+    amount: int,
+    entry_id: int,
+    first_lot: int | None = None,
+) -> None:
+    """Record which available lots `amount` came from."""
+    lots = (
+        await session.scalars(
+            select(Lot)
+            .where(Lot.customer_id == customer_id, Lot.available.is_(True), Lot.remaining > 0)
+            .order_by(*_spend_order())
+            .with_for_update()
+        )
+    ).all()
+    if first_lot is not None:
+        lots = sorted(lots, key=lambda lot: lot.id != first_lot)
+    left = amount
+    for lot in lots:
+        if left == 0:
+            break
+        take = min(lot.remaining, left)
+        lot.remaining -= take
+        session.add(Allocation(entry_id=entry_id, lot_id=lot.id, amount=take))
+        left -= take
+    if left:
+        raise LedgerError(f"lots of member {customer_id} hold less than the wallet balance")
+    await session.flush()
+
+
+async def earn(
+    session: AsyncSession,
+    *,
+    customer_id: int,
+    points: int,
+    key: str,
+    cause: Cause | None = None,
+    kind: str = "earn",
+    memo: str | None = None,
+    created_by: str = "system",
+    available_at: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> JournalEntry:
+    """Give points: pending until `available_at` if that is in the future."""
+    accounts = await member_accounts(session, customer_id)
+    programme = await programme_account(session)
+    now = utcnow()
+    pending = available_at is not None and available_at > now
+
+    async def work() -> JournalEntry:
+        entry = await _move(
+            session,
+            kind=kind,
+            amount=points,
+            debit=programme,
+            credit=accounts.pending if pending else accounts.wallet,
+            guarded=(),
+            customer_id=customer_id,
+            key=key,
+            cause=cause,
+            memo=memo,
+            created_by=created_by,
+        )
+        session.add(
+            Lot(
+                customer_id=customer_id,
+                entry_id=entry.id,
+                points=points,
+                remaining=points,
+                available=not pending,
+                available_at=available_at or now,
+                expires_at=expires_at,
+                created_at=now,
+            )
+        )
+        await session.flush()
+        if not pending:
+            await _repay_debt(session, accounts, customer_id, trigger=entry.id)
+        return entry
+
+    return await _once(session, key, kind, customer_id, work)
+
+
+async def spend(
+    session: AsyncSession,
+    *,
+    customer_id: int,
+    points: int,
+    key: str,
+    cause: Cause | None = None,
+    kind: str = "redeem",
+    counter_account: int | None = None,
+    memo: str | None = None,
+    created_by: str = "system",
+) -> JournalEntry:
+    """Take available points from the wallet, or raise InsufficientPoints."""
+    accounts = await member_accounts(session, customer_id)
+    counter = counter_account or await programme_account(session)
+
+    async def work() -> JournalEntry:
+        entry = await _move(
+            session,
+            kind=kind,
+            amount=points,
+            debit=accounts.wallet,
+            credit=counter,
+            guarded=(accounts.wallet,),
+            customer_id=customer_id,
+            key=key,
+            cause=cause,
+            memo=memo,
+            created_by=created_by,
+        )
+        await _draw(session, customer_id=customer_id, amount=points, entry_id=entry.id)
+        return entry
+
+    return await _once(session, key, kind, customer_id, work)
+
+
+async def refund_spend(
+    session: AsyncSession,
+    *,
+    spend_entry: JournalEntry,
+    key: str,
+    cause: Cause | None = None,
+    memo: str | None = None,
+    created_by: str = "system",
+) -> JournalEntry:
+    """Give back a spend to the very lots it drew from, so the points keep their
+    original expiry (a cancelled voucher)."""
+    assert spend_entry.customer_id is not None
+    customer_id = spend_entry.customer_id
+    accounts = await member_accounts(session, customer_id)
+
+    async def work() -> JournalEntry:
+        entry = await _move(
+            session,
+            kind="reverse",
+            amount=spend_entry.amount,
+            debit=spend_entry.credit_account_id,
+            credit=accounts.wallet,
+            guarded=(),
+            customer_id=customer_id,
+            key=key,
+            cause=cause,
+            memo=memo,
+            created_by=created_by,
+        )
+        allocations = (
+            await session.scalars(select(Allocation).where(Allocation.entry_id == spend_entry.id))
+        ).all()
+        for allocation in allocations:
+            lot = await session.get(Lot, allocation.lot_id, with_for_update=True)
+            assert lot is not None
+            lot.remaining += allocation.amount
+            session.add(Allocation(entry_id=entry.id, lot_id=lot.id, amount=-allocation.amount))
+        await session.flush()
+        return entry
+
+    return await _once(session, key, "reverse", customer_id, work)
+
+
+async def _repay_debt(
+    session: AsyncSession, accounts: MemberAccounts, customer_id: int, *, trigger: int
+) -> None:
+    """New points pay off a debt from an earlier return before they can be spent."""
+    debt = await session.scalar(select(Account.balance).where(Account.id == accounts.debt))
+    wallet = await session.scalar(select(Account.balance).where(Account.id == accounts.wallet))
+    pay = min(-(debt or 0), wallet or 0)
+    if pay <= 0:
+        return
+    entry = await _move(
+        session,
+        kind="reverse",
+        amount=pay,
+        debit=accounts.wallet,
+        credit=accounts.debt,
+        guarded=(accounts.wallet,),
+        customer_id=customer_id,
+        key=f"debt-repay:{trigger}",
+        cause=Cause("debt"),
+        memo="debt repayment",
+        created_by="system",
+    )
+    await _draw(session, customer_id=customer_id, amount=pay, entry_id=entry.id)
+
+
+@dataclass(frozen=True)
+class TakeBack:
+    taken: int  # points removed from the member's wallet or pending points
+    debt: int  # points recorded as owed, paid from future earnings
+    forgiven: int  # points the policy let the member keep
+
+
+async def take_back(
+    session: AsyncSession,
+    *,
+    lot: Lot,
+    points: int,
+    policy: str,
+    key: str,
+    cause: Cause | None = None,
+    created_by: str = "system",
+) -> TakeBack:
+    """Take back points earned into `lot` (a return): first from that lot, then from
+    the rest of the wallet; what was already spent becomes a debt or is forgiven."""
+    if policy not in ("debt", "forgive"):
+        raise ValueError(policy)
+    customer_id = lot.customer_id
+    accounts = await member_accounts(session, customer_id)
+    programme = await programme_account(session)
+    existing = await session.scalars(
+        select(JournalEntry).where(JournalEntry.idempotency_key.startswith(f"{key}:"))
+    )
+    done = existing.all()
+    if done:  # replay: report what the first run did
+        taken = sum(e.amount for e in done if e.debit_account_id != accounts.debt)
+        debt = sum(e.amount for e in done if e.debit_account_id == accounts.debt)
+        return TakeBack(taken=taken, debt=debt, forgiven=points - taken - debt)
+    await session.refresh(lot, with_for_update=True)
+    taken = 0
+    if not lot.available and lot.remaining:
+        take = min(lot.remaining, points)
+        entry = await _move(
+            session,
+            kind="reverse",
+            amount=take,
+            debit=accounts.pending,
+            credit=programme,
+            guarded=(accounts.pending,),
+            customer_id=customer_id,
+            key=f"{key}:pending",
+            cause=cause,
+            memo=None,
+            created_by=created_by,
+        )
+        lot.remaining -= take
+        session.add(Allocation(entry_id=entry.id, lot_id=lot.id, amount=take))
+        taken += take
+    wallet = await session.scalar(select(Account.balance).where(Account.id == accounts.wallet))
+    take = min(points - taken, wallet or 0)
+    if take > 0:
+        entry = await _move(
+            session,
+            kind="reverse",
+            amount=take,
+            debit=accounts.wallet,
+            credit=programme,
+            guarded=(accounts.wallet,),
+            customer_id=customer_id,
+            key=f"{key}:wallet",
+            cause=cause,
+            memo=None,
+            created_by=created_by,
+        )
+        await _draw(
+            session,
+            customer_id=customer_id,
+            amount=take,
+            entry_id=entry.id,
+            first_lot=lot.id if lot.available else None,
+        )
+        taken += take
+    short = points - taken
+    debt = 0
+    if short and policy == "debt":
+        await _move(
+            session,
+            kind="reverse",
+            amount=short,
+            debit=accounts.debt,
+            credit=programme,
+            guarded=(),
+            customer_id=customer_id,
+            key=f"{key}:debt",
+            cause=cause,
+            memo="owed after a return",
+            created_by=created_by,
+        )
+        debt = short
+    await session.flush()
+    return TakeBack(taken=taken, debt=debt, forgiven=short - debt)
+
+
+async def release_due(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """Pending lots whose time has come become spendable."""
+    now = now or utcnow()
+    lots = (
+        await session.scalars(
+            select(Lot)
+            .where(Lot.available.is_(False), Lot.available_at <= now)
+            .order_by(Lot.id)
+            .limit(1000)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for lot in lots:
+        accounts = await member_accounts(session, lot.customer_id)
+        if lot.remaining:
+            entry = await _move(
+                session,
+                kind="transfer",
+                amount=lot.remaining,
+                debit=accounts.pending,
+                credit=accounts.wallet,
+                guarded=(accounts.pending,),
+                customer_id=lot.customer_id,
+                key=f"release:{lot.id}",
+                cause=Cause("lot", lot.id),
+                memo=None,
+                created_by="system",
+            )
+            lot.available = True
+            await session.flush()
+            await _repay_debt(session, accounts, lot.customer_id, trigger=entry.id)
+        else:
+            lot.available = True
+    await session.flush()
+    return len(lots)
+
+
+async def expire_due(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """Remove what is left of lots past their expiry, with one compensating entry each.
+    Running it twice changes nothing: an expired lot has nothing left."""
+    now = now or utcnow()
+    programme = await programme_account(session)
+    lots = (
+        await session.scalars(
+            select(Lot)
+            .where(Lot.available.is_(True), Lot.remaining > 0, Lot.expires_at <= now)
+            .order_by(Lot.id)
+            .limit(1000)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for lot in lots:
+        accounts = await member_accounts(session, lot.customer_id)
+        used = lot.points - lot.remaining
+        entry = await _move(
+            session,
+            kind="expire",
+            amount=lot.remaining,
+            debit=accounts.wallet,
+            credit=programme,
+            guarded=(accounts.wallet,),
+            customer_id=lot.customer_id,
+            key=f"expire:{lot.id}:{used}",
+            cause=Cause("lot", lot.id),
+            memo=None,
+            created_by="system",
+        )
+        session.add(Allocation(entry_id=entry.id, lot_id=lot.id, amount=lot.remaining))
+        lot.remaining = 0
+    await session.flush()
+    return len(lots)
