@@ -6,6 +6,7 @@ except the cached balances and lot remainders, which `vafa ledger verify` re-der
 from __future__ import annotations
 
 from datetime import datetime
+
 from sqlalchemy import (
     BigInteger,
     Boolean,

@@ -298,6 +298,9 @@ async def context(
         problems.console_errors.append(f"{message.text} ({url})")
 
     def on_request_failed(request: Any) -> None:
+        # A request the browser itself cancelled because the page moved on is no fault.
+        if request.failure == "net::ERR_ABORTED":
+            return
         problems.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
 
     def on_web_error(error: Any) -> None:
