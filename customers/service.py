@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers.models import Customer
@@ -24,15 +25,30 @@ async def get_by_phone(session: AsyncSession, phone: str) -> Customer | None:
     return await session.scalar(select(Customer).where(Customer.phone == phone))
 
 
-async def record_login(session: AsyncSession, *, phone: str, language: str) -> Customer:
-    """The member behind a proven phone number; the first login creates them."""
+async def get_or_create(session: AsyncSession, *, phone: str, language: str) -> tuple[Customer, bool]:
+    """The member with this E.164 number, created when new (safe under concurrency)."""
     customer = await get_by_phone(session, phone)
-    if customer is None:
-        customer = Customer(phone=phone, language=language, created_at=utcnow())
-        session.add(customer)
+    if customer is not None:
+        return customer, False
+    try:
+        async with session.begin_nested():
+            customer = Customer(phone=phone, language=language, created_at=utcnow())
+            session.add(customer)
+        return customer, True
+    except IntegrityError:
+        existing = await get_by_phone(session, phone)
+        assert existing is not None
+        return existing, False
+
+
+async def record_login(
+    session: AsyncSession, *, phone: str, language: str
+) -> tuple[Customer, bool]:
+    """The member behind a proven phone number; the first login creates them."""
+    customer, created = await get_or_create(session, phone=phone, language=language)
     customer.last_login_at = utcnow()
     await session.flush()
-    return customer
+    return customer, created
 
 
 def clean_name(raw: str) -> str | None:

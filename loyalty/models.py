@@ -5,14 +5,17 @@ except the cached balances and lot remainders, which `vafa ledger verify` re-der
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
+    Integer,
     String,
     UniqueConstraint,
     text,
@@ -102,6 +105,7 @@ class Lot(Base):
     available: Mapped[bool] = mapped_column(Boolean)  # False while pending
     available_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # expiry reminder sent
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
@@ -123,3 +127,194 @@ class Allocation(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (CheckConstraint("amount != 0", name="amount"),)
+
+
+class Programme(Base):
+    """The club's loyalty settings (one row)."""
+
+    __tablename__ = "loyalty_programme"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    expiry_days: Mapped[int | None] = mapped_column(Integer, default=365)  # None: never
+    expire_at: Mapped[str] = mapped_column(String(8), default="day")  # "day" or "month"
+    return_policy: Mapped[str] = mapped_column(String(8), default="debt")  # or "forgive"
+    reminder_days: Mapped[int] = mapped_column(Integer, default=30)
+    tier_window: Mapped[str] = mapped_column(String(8), default="rolling")  # or "calendar"
+    tier_window_days: Mapped[int] = mapped_column(Integer, default=365)
+    tier_grace_days: Mapped[int] = mapped_column(Integer, default=30)
+
+    __table_args__ = (
+        CheckConstraint("expire_at IN ('day', 'month')", name="expire_at"),
+        CheckConstraint("return_policy IN ('debt', 'forgive')", name="return_policy"),
+        CheckConstraint("tier_window IN ('rolling', 'calendar')", name="tier_window"),
+    )
+
+
+RULE_KINDS = ("spend", "signup", "birthday", "profile", "referral", "survey", "manual")
+
+
+class EarnRule(Base):
+    """A way to earn points, defined by staff without code."""
+
+    __tablename__ = "loyalty_rules"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # spend rules: one point per `rials_per_point`, times the multipliers (percent)
+    rials_per_point: Mapped[int | None] = mapped_column(BigInteger)
+    multiplier_percent: Mapped[int] = mapped_column(Integer, default=100)
+    category_multipliers: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    tier_multipliers: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    # bonus rules: a fixed number of points
+    points: Mapped[int | None] = mapped_column(Integer)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pending_days: Mapped[int] = mapped_column(Integer, default=0)
+    daily_cap: Mapped[int | None] = mapped_column(Integer)  # points per member per day
+    budget: Mapped[int | None] = mapped_column(BigInteger)  # points in all
+    budget_used: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('spend', 'signup', 'birthday', 'profile', 'referral', 'survey', 'manual')",
+            name="kind",
+        ),
+        CheckConstraint("budget IS NULL OR budget_used <= budget", name="budget"),
+        CheckConstraint("rials_per_point IS NULL OR rials_per_point > 0", name="rate"),
+        CheckConstraint("multiplier_percent >= 0 AND pending_days >= 0", name="numbers"),
+    )
+
+
+class RuleAward(Base):
+    """Points one rule gave one member (for daily caps and reports)."""
+
+    __tablename__ = "loyalty_rule_awards"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rule_id: Mapped[int] = mapped_column(BigId, ForeignKey("loyalty_rules.id"))
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"))
+    entry_id: Mapped[int] = mapped_column(BigId, ForeignKey("loyalty_journal.id"), unique=True)
+    points: Mapped[int] = mapped_column(BigInteger)
+    day: Mapped[date] = mapped_column(Date)  # in the club's time zone
+
+    __table_args__ = (Index("ix_loyalty_rule_awards_cap", "rule_id", "customer_id", "day"),)
+
+
+class Purchase(Base):
+    __tablename__ = "loyalty_purchases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
+    receipt_number: Mapped[str] = mapped_column(String(64), unique=True)
+    amount: Mapped[int] = mapped_column(BigInteger)  # Rials (or Drams)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    points_taken_back: Mapped[int] = mapped_column(BigInteger, default=0)
+    recorded_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount"),
+        CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refund"),
+    )
+
+
+class Refund(Base):
+    """A full or partial return and what it did to the member's points."""
+
+    __tablename__ = "loyalty_refunds"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    purchase_id: Mapped[int] = mapped_column(BigId, ForeignKey("loyalty_purchases.id"), index=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    points: Mapped[int] = mapped_column(BigInteger)  # points the return takes back
+    taken: Mapped[int] = mapped_column(BigInteger)
+    debt: Mapped[int] = mapped_column(BigInteger)
+    forgiven: Mapped[int] = mapped_column(BigInteger)
+    policy: Mapped[str] = mapped_column(String(8))
+    recorded_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Tier(Base):
+    __tablename__ = "loyalty_tiers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[dict[str, str]] = mapped_column(JSON)  # per language
+    rank: Mapped[int] = mapped_column(Integer, unique=True)  # 1 = lowest
+    threshold: Mapped[int] = mapped_column(BigInteger)  # points earned in the window
+    earn_multiplier_percent: Mapped[int] = mapped_column(Integer, default=100)
+
+
+class MemberTier(Base):
+    __tablename__ = "loyalty_member_tiers"
+
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), primary_key=True)
+    tier_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("loyalty_tiers.id"))
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    below_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # grace started
+    # Qualifying points at the last review, so pages never sum a member's history.
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TierChange(Base):
+    __tablename__ = "loyalty_tier_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
+    from_tier_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("loyalty_tiers.id"))
+    to_tier_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("loyalty_tiers.id"))
+    qualifying_points: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(32))  # "earned", "grace ended", ...
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reward(Base):
+    __tablename__ = "loyalty_rewards"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    title: Mapped[dict[str, str]] = mapped_column(JSON)
+    description: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    image: Mapped[str | None] = mapped_column(String(200))
+    cost: Mapped[int] = mapped_column(BigInteger)
+    stock: Mapped[int | None] = mapped_column(Integer)  # None: unlimited
+    per_member_limit: Mapped[int | None] = mapped_column(Integer)
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voucher_days: Mapped[int] = mapped_column(Integer, default=30)
+    min_tier_rank: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("cost > 0", name="cost"),
+        CheckConstraint("stock IS NULL OR stock >= 0", name="stock"),
+    )
+
+
+class Voucher(Base):
+    __tablename__ = "loyalty_vouchers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    reward_id: Mapped[int] = mapped_column(BigId, ForeignKey("loyalty_rewards.id"))
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"))
+    entry_id: Mapped[int] = mapped_column(BigId, ForeignKey("loyalty_journal.id"), unique=True)
+    points: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(12), default="issued")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_by: Mapped[int | None] = mapped_column(BigId)  # staff id
+
+    __table_args__ = (
+        CheckConstraint("status IN ('issued', 'used', 'cancelled', 'expired')", name="status"),
+        Index("ix_loyalty_vouchers_member", "customer_id", "reward_id", "status"),
+        Index("ix_loyalty_vouchers_due", "status", "expires_at"),
+    )

@@ -10,6 +10,7 @@ from litestar.response import Redirect, Template
 
 from customers import service as customers
 from customers.models import Customer
+from loyalty import rules
 from vafa.database import DB
 from vafa.i18n import N_, current_language, gettext, parse_language
 from vafa.i18n.formatting import format_number, parse_date
@@ -159,7 +160,14 @@ def portal_router(settings: Settings) -> Router:
             return verify_page(
                 challenge, gettext(N_("Your code has expired. Please ask for a new one.")), 400
             )
-        customer = await customers.record_login(db, phone=phone, language=current_language.get())
+        customer, created = await customers.record_login(
+            db, phone=phone, language=current_language.get()
+        )
+        if created:
+            await rules.award_bonus(
+                db, kind="signup", customer_id=customer.id, key=f"signup:{customer.id}",
+                tz=settings.timezone,
+            )
         cookie = await sessions.start(
             db,
             auth=auth,

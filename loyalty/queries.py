@@ -1,0 +1,84 @@
+"""Reads for the portal and the admin. Nothing here scans a member's history: the
+home page costs the same at ten entries or a million (indexed lookups only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loyalty import ledger
+from loyalty.models import JournalEntry, Lot
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    points: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Summary:
+    available: int
+    pending: int
+    debt: int
+    next_arrival: Upcoming | None
+    next_expiry: Upcoming | None
+
+
+async def _first(session: AsyncSession, customer_id: int, *, available: bool, column) -> Upcoming | None:  # type: ignore[no-untyped-def]
+    at = await session.scalar(
+        select(func.min(column)).where(
+            Lot.customer_id == customer_id, Lot.available.is_(available), Lot.remaining > 0
+        )
+    )
+    if at is None:
+        return None
+    points = await session.scalar(
+        select(func.coalesce(func.sum(Lot.remaining), 0)).where(
+            Lot.customer_id == customer_id, Lot.available.is_(available), Lot.remaining > 0,
+            column == at,
+        )
+    )
+    return Upcoming(points=int(points or 0), at=at)
+
+
+async def member_summary(session: AsyncSession, customer_id: int) -> Summary:
+    balances = await ledger.balances(session, customer_id)
+    return Summary(
+        available=balances["wallet"],
+        pending=balances["pending"],
+        debt=-balances["debt"],
+        next_arrival=await _first(session, customer_id, available=False, column=Lot.available_at),
+        next_expiry=await _first(session, customer_id, available=True, column=Lot.expires_at),
+    )
+
+
+async def lots(session: AsyncSession, customer_id: int) -> list[Lot]:
+    """Every lot that still holds points, soonest expiry first."""
+    return list(
+        (
+            await session.scalars(
+                select(Lot)
+                .where(Lot.customer_id == customer_id, Lot.remaining > 0)
+                .order_by(Lot.available.desc(), Lot.expires_at.is_(None), Lot.expires_at, Lot.id)
+            )
+        ).all()
+    )
+
+
+async def history(
+    session: AsyncSession, customer_id: int, *, kinds: tuple[str, ...] = (), before_id: int | None = None,
+    limit: int = 20,
+) -> list[JournalEntry]:
+    """Newest first, keyset-paginated by entry id (constant cost on any page)."""
+    query = select(JournalEntry).where(JournalEntry.customer_id == customer_id)
+    if kinds:
+        query = query.where(JournalEntry.kind.in_(kinds))
+    if before_id is not None:
+        query = query.where(JournalEntry.id < before_id)
+    return list((await session.scalars(query.order_by(JournalEntry.id.desc()).limit(limit))).all())
+
+

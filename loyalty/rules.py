@@ -1,0 +1,150 @@
+"""Earning rules: what a purchase or an event is worth, with caps and budgets.
+
+Rules are data staff edit; `spend_points` and `preview` are pure, so the admin can
+show what a rule gives before it is saved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loyalty import ledger
+from loyalty.models import EarnRule, JournalEntry, RuleAward, Tier
+from loyalty.programme import expiry_for, get_programme, local_day
+from vafa.database import utcnow
+
+HUNDRED = 100
+
+
+def applies(rule: EarnRule, kind: str, now: datetime) -> bool:
+    return (
+        rule.active
+        and rule.kind == kind
+        and (rule.starts_at is None or rule.starts_at <= now)
+        and (rule.ends_at is None or now < rule.ends_at)
+    )
+
+
+def spend_points(rule: EarnRule, *, amount: int, categories: list[str], tier: Tier | None) -> int:
+    """Points for spending `amount`: one per `rials_per_point`, times the rule's
+    multiplier, the best matching category multiplier, and the tier's (all percent).
+    Integer arithmetic only; fractions of a point are dropped."""
+    if not rule.rials_per_point:
+        return 0
+    category = max(
+        (rule.category_multipliers.get(c, HUNDRED) for c in categories), default=HUNDRED
+    ) if rule.category_multipliers else HUNDRED
+    tier_percent = HUNDRED
+    if tier is not None:
+        tier_percent = rule.tier_multipliers.get(str(tier.id), tier.earn_multiplier_percent)
+    numerator = amount * rule.multiplier_percent * category * tier_percent
+    return numerator // (rule.rials_per_point * HUNDRED**3)
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    rule: EarnRule
+    points: int
+
+
+def preview(
+    rules: list[EarnRule], *, amount: int, categories: list[str], tier: Tier | None,
+    now: datetime,
+) -> list[PreviewLine]:
+    """What a purchase would earn under these rules, before caps and budgets."""
+    return [
+        PreviewLine(rule, spend_points(rule, amount=amount, categories=categories, tier=tier))
+        for rule in rules
+        if applies(rule, "spend", now)
+    ]
+
+
+async def active_rules(session: AsyncSession, kind: str, now: datetime) -> list[EarnRule]:
+    rules = (
+        await session.scalars(select(EarnRule).where(EarnRule.kind == kind, EarnRule.active))
+    ).all()
+    return [r for r in rules if applies(r, kind, now)]
+
+
+async def award(
+    session: AsyncSession,
+    *,
+    rule: EarnRule,
+    customer_id: int,
+    points: int,
+    key: str,
+    cause: ledger.Cause,
+    tz: str,
+    created_by: str = "system",
+    now: datetime | None = None,
+) -> JournalEntry | None:
+    """Give a rule's points, after the member's daily cap and the rule's budget."""
+    now = now or utcnow()
+    key = f"{key}:rule:{rule.id}"
+    existing = await session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == key))
+    if existing is not None:
+        return existing
+    day = local_day(now, tz)
+    if rule.daily_cap is not None:
+        used = await session.scalar(
+            select(func.coalesce(func.sum(RuleAward.points), 0)).where(
+                RuleAward.rule_id == rule.id, RuleAward.customer_id == customer_id,
+                RuleAward.day == day,
+            )
+        )
+        points = min(points, rule.daily_cap - int(used or 0))
+    if points > 0 and rule.budget is not None:
+        # Lock the rule row so two purchases cannot both spend the last of the budget.
+        locked = await session.scalar(
+            select(EarnRule).where(EarnRule.id == rule.id).with_for_update()
+        )
+        assert locked is not None
+        await session.refresh(locked, ["budget_used"])
+        points = min(points, (locked.budget or 0) - locked.budget_used)
+        if points > 0:
+            await session.execute(
+                update(EarnRule).where(EarnRule.id == rule.id)
+                .values(budget_used=EarnRule.budget_used + points)
+            )
+    if points <= 0:
+        return None
+    programme = await get_programme(session)
+    entry = await ledger.earn(
+        session,
+        customer_id=customer_id,
+        points=points,
+        key=key,
+        cause=cause,
+        memo=rule.name[:200],
+        created_by=created_by,
+        available_at=now + timedelta(days=rule.pending_days) if rule.pending_days else None,
+        expires_at=expiry_for(now, programme, tz),
+    )
+    session.add(
+        RuleAward(rule_id=rule.id, customer_id=customer_id, entry_id=entry.id, points=points, day=day)
+    )
+    await session.flush()
+    return entry
+
+
+async def award_bonus(
+    session: AsyncSession, *, kind: str, customer_id: int, key: str, tz: str,
+    created_by: str = "system",
+) -> int:
+    """Fixed bonuses (signup, birthday, profile, referral, survey): every active rule of
+    that kind gives its points once per `key`. Returns the points given."""
+    now = utcnow()
+    total = 0
+    for rule in await active_rules(session, kind, now):
+        if not rule.points:
+            continue
+        entry = await award(
+            session, rule=rule, customer_id=customer_id, points=rule.points, key=key,
+            cause=ledger.Cause(kind, customer_id), tz=tz, created_by=created_by, now=now,
+        )
+        total += entry.amount if entry is not None else 0
+    return total
