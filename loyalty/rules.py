@@ -82,12 +82,13 @@ async def award(
     created_by: str = "system",
     now: datetime | None = None,
 ) -> JournalEntry | None:
-    """Give a rule's points, after the member's daily cap and the rule's budget."""
+    """Give a rule's points, after the member's daily cap and the rule's budget.
+    Returns the new entry, or None when nothing new was given (capped, out of budget,
+    or already given under this key)."""
     now = now or utcnow()
     key = f"{key}:rule:{rule.id}"
-    existing = await session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == key))
-    if existing is not None:
-        return existing
+    if await session.scalar(select(JournalEntry.id).where(JournalEntry.idempotency_key == key)):
+        return None  # given before under this key
     day = local_day(now, tz)
     if rule.daily_cap is not None:
         used = await session.scalar(

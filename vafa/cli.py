@@ -165,6 +165,25 @@ def staff_create(username: str, role: str) -> None:
 
 
 @main.group()
+def ledger() -> None:
+    """The points ledger."""
+
+
+@ledger.command("verify")
+def ledger_verify() -> None:
+    """Check every wallet: balance = journal = lot remainders, and that the books
+    balance. Exits non-zero and names each wallet that does not add up."""
+    from loyalty.verify import verify
+
+    problems = _with_session(Settings(), verify)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo("Ledger verified: every wallet adds up and the books balance.")
+
+
+@main.group()
 def sms() -> None:
     """SMS transport."""
 

@@ -1,7 +1,7 @@
 """The background worker: `vafa worker`, or inside `vafa run` for the embedded default.
 
-Each tick drains the SMS outbox; housekeeping runs now and then. Later jobs (expiry,
-tier review, campaigns) join the same loop.
+Each tick drains the SMS outbox; scheduled jobs (points arriving and expiring,
+reminders, tier reviews, birthday bonuses) and housekeeping run every so often.
 """
 
 from __future__ import annotations
@@ -19,6 +19,19 @@ from vafa.sms.worker import deliver_due
 
 log = logging.getLogger("vafa.worker")
 HOUSEKEEPING_EVERY = 3600.0
+JOBS_EVERY = 30.0
+DAILY_EVERY = 6 * 3600.0  # daily jobs are idempotent per day; run them a few times
+
+
+async def scheduled_jobs(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, *, daily: bool
+) -> None:
+    # Domain jobs are composed here, where the worker is assembled.
+    from loyalty import jobs as loyalty_jobs
+
+    await loyalty_jobs.run(sessionmaker, settings)
+    if daily:
+        await loyalty_jobs.run_daily(sessionmaker, settings)
 
 
 async def housekeeping(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
@@ -34,9 +47,15 @@ async def run_worker(
 ) -> None:
     gateway = gateway or make_gateway(settings)
     log.info("worker started (sms backend: %s)", gateway.name)
-    last_housekeeping = 0.0
+    last_housekeeping = last_jobs = last_daily = 0.0
     while not stop.is_set():
         try:
+            if time.monotonic() - last_jobs > JOBS_EVERY:
+                daily = time.monotonic() - last_daily > DAILY_EVERY
+                await scheduled_jobs(sessionmaker, settings, daily=daily)
+                last_jobs = time.monotonic()
+                if daily:
+                    last_daily = last_jobs
             while await deliver_due(sessionmaker, gateway) > 0 and not stop.is_set():
                 pass
             if time.monotonic() - last_housekeeping > HOUSEKEEPING_EVERY:

@@ -1,0 +1,140 @@
+"""Scheduled points work, run by the worker: pending points arrive, lots and
+vouchers expire, members are reminded before points expire, tiers are reviewed and
+birthday bonuses given. Every job is safe to run twice or on several workers."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import timedelta
+
+import jdatetime
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from customers.models import Customer
+from loyalty import ledger, rewards, rules, tiers
+from loyalty.models import Lot, MemberTier
+from loyalty.programme import JALALI_ZONES, get_programme, local_day
+from vafa.database import utcnow
+from vafa.i18n import N_, translate
+from vafa.i18n.formatting import format_date, format_number
+from vafa.settings import Settings
+from vafa.sms import outbox
+
+log = logging.getLogger("vafa.loyalty")
+
+EXPIRY_REMINDER = N_("%(points)s of your %(club)s points expire on %(date)s. Use them before then.")
+REVIEW_EVERY = timedelta(days=1)
+BATCH = 500
+
+
+async def send_expiry_reminders(session: AsyncSession, settings: Settings) -> int:
+    """One SMS per member for lots entering the reminder horizon, once per lot."""
+    programme = await get_programme(session)
+    now = utcnow()
+    lots = (
+        await session.scalars(
+            select(Lot).where(
+                Lot.available.is_(True), Lot.remaining > 0, Lot.reminded_at.is_(None),
+                Lot.expires_at > now, Lot.expires_at <= now + timedelta(days=programme.reminder_days),
+            ).order_by(Lot.customer_id, Lot.expires_at).limit(BATCH).with_for_update(skip_locked=True)
+        )
+    ).all()
+    by_member: dict[int, list[Lot]] = defaultdict(list)
+    for lot in lots:
+        by_member[lot.customer_id].append(lot)
+    for customer_id, member_lots in by_member.items():
+        customer = await session.get(Customer, customer_id)
+        if customer is None:
+            continue
+        language = customer.language
+        first = min(lot.expires_at for lot in member_lots if lot.expires_at)
+        # The last moment the points can be used is the day before they expire.
+        last_day = first - timedelta(seconds=1)
+        await outbox.queue_text(
+            session, to=customer.phone,
+            body=translate(
+                language, EXPIRY_REMINDER,
+                points=format_number(sum(lot.remaining for lot in member_lots), language),
+                club=translate(language, N_("Vafa")),
+                date=format_date(last_day, language, settings.timezone),
+            ),
+        )
+        for lot in member_lots:
+            lot.reminded_at = now
+    await session.flush()
+    return len(by_member)
+
+
+async def review_tiers(session: AsyncSession, settings: Settings) -> int:
+    """Members in a grace period, or not reviewed for a day (their window moved)."""
+    now = utcnow()
+    members = (
+        await session.scalars(
+            select(MemberTier.customer_id).where(
+                or_(MemberTier.below_since.is_not(None), MemberTier.reviewed_at.is_(None),
+                    MemberTier.reviewed_at < now - REVIEW_EVERY)
+            ).limit(BATCH)
+        )
+    ).all()
+    for customer_id in members:
+        await tiers.review(session, customer_id, tz=settings.timezone, now=now)
+    return len(members)
+
+
+async def birthday_bonuses(session: AsyncSession, settings: Settings) -> int:
+    """The birthday bonus in the member's birthday month: the Solar Hijri month for a
+    club in Iran. Once a year per member (the key carries the year)."""
+    now = utcnow()
+    if not await rules.active_rules(session, "birthday", now):
+        return 0
+    today = local_day(now, settings.timezone)
+    jalali = settings.timezone in JALALI_ZONES
+    if jalali:
+        j = jdatetime.date.fromgregorian(date=today)
+        year, month = j.year, j.month
+    else:
+        year, month = today.year, today.month
+    given = 0
+    last_id = 0
+    while True:
+        batch = (
+            await session.execute(
+                select(Customer.id, Customer.birthday)
+                .where(Customer.birthday.is_not(None), Customer.id > last_id)
+                .order_by(Customer.id).limit(5000)
+            )
+        ).all()
+        if not batch:
+            break
+        last_id = batch[-1][0]
+        for customer_id, birthday in batch:
+            born = jdatetime.date.fromgregorian(date=birthday).month if jalali else birthday.month
+            if born == month:
+                given += bool(await rules.award_bonus(
+                    session, kind="birthday", customer_id=customer_id,
+                    key=f"birthday:{customer_id}:{year}", tz=settings.timezone,
+                ))
+    return given
+
+
+async def run(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    """One pass of every job, each in its own transaction."""
+    steps = (
+        ("release", lambda s: ledger.release_due(s)),
+        ("expire", lambda s: ledger.expire_due(s)),
+        ("vouchers", lambda s: rewards.expire_due(s)),
+        ("reminders", lambda s: send_expiry_reminders(s, settings)),
+        ("tiers", lambda s: review_tiers(s, settings)),
+    )
+    for name, step in steps:
+        async with sessionmaker() as session, session.begin():
+            done = await step(session)
+        if done:
+            log.info("loyalty %s: %s", name, done)
+
+
+async def run_daily(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    async with sessionmaker() as session, session.begin():
+        await birthday_bonuses(session, settings)
