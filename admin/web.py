@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 
 from admin import service
+from admin.loyalty import loyalty_handlers
 from admin.models import AuditLog, StaffUser
 from customers.models import Customer
 from vafa.database import DB
@@ -261,6 +262,7 @@ def admin_router(settings: Settings) -> Router:
             staff_create,
             staff_update,
             staff_password,
+            *loyalty_handlers(settings),
         ],
         middleware=[auth.middleware],
     )

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import hashlib
 import heapq
 import os
 import random
@@ -55,14 +57,24 @@ GENERATOR_VERSION = 1
 CACHE_DIR = ROOT / "var" / "bench"
 SECRET_KEY = "vafa-bench-secret-key-not-for-production-0123456789"
 
-HISTORY_DAYS = 360
-LOT_LIFETIME_DAYS = 400
+HISTORY_DAYS = 330
+LOT_LIFETIME_DAYS = 365  # the programme's default expiry_days
 NO_EXPIRY_SHARE = 0.15
 REDEEM_SHARE = 0.30  # of entries, for members who hold points
 PENDING_TAIL = 0.01  # the most recent 1% of earns: half of them still pending
 MAX_PHONE_MEMBERS = 9_999_999  # +98912 and seven digits
 
 Log = Callable[[str], None]
+
+
+@functools.cache
+def schema_fingerprint() -> str:
+    """Changes when a migration file changes, so cached databases follow the schema."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "migrations" / "versions").glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
 
 
 @dataclass(frozen=True)
@@ -89,7 +101,7 @@ class Spec:
     def key(self) -> str:
         return (
             f"m{self.members}_e{self.entries}_h{self.hot_entries}_s{self.seed}"
-            f"_v{GENERATOR_VERSION}"
+            f"_v{GENERATOR_VERSION}_{schema_fingerprint()}"
         )
 
 
@@ -386,9 +398,7 @@ async def verify_database(url: str, log: Log = print) -> int:
         started = time.perf_counter()
         async with make_sessionmaker(engine)() as session:
             problems = await verify(session)
-        log(
-            f"  verify: {len(problems)} problem(s) in {time.perf_counter() - started:.1f} s"
-        )
+        log(f"  verify: {len(problems)} problem(s) in {time.perf_counter() - started:.1f} s")
         for problem in problems[:10]:
             log(f"    {problem}")
         return len(problems)
@@ -417,6 +427,11 @@ async def cached_sqlite(
         os.replace(db, path)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    # Older generations of the same sizes (another schema or generator version).
+    stem = f"ledger_m{spec.members}_e{spec.entries}_h{spec.hot_entries}_s{spec.seed}_v"
+    for stale in CACHE_DIR.glob(f"{stem}*.db"):
+        if stale != path:
+            stale.unlink(missing_ok=True)
     return path, generated
 
 
@@ -428,9 +443,7 @@ def sqlite_copy(path: Path, into: Path) -> str:
 
 
 def _database_url(server_url: str, name: str) -> str:
-    return make_url(async_url(server_url)).set(database=name).render_as_string(
-        hide_password=False
-    )
+    return make_url(async_url(server_url)).set(database=name).render_as_string(hide_password=False)
 
 
 async def _admin(server_url: str, statement: str, params: dict[str, Any] | None = None) -> Any:
@@ -501,9 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--verify", action="store_true", help="run loyalty.verify afterwards")
     args = parser.parse_args(argv)
     spec = Spec(args.members, args.entries, args.hot_member_entries, args.seed)
-    url = args.database_url or sqlite_url(
-        Path(tempfile.mkdtemp(prefix="vafa-bench-")) / "vafa.db"
-    )
+    url = args.database_url or sqlite_url(Path(tempfile.mkdtemp(prefix="vafa-bench-")) / "vafa.db")
 
     async def run() -> int:
         generated = await generate(url, spec, batch=args.batch)

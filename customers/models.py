@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, String
+from sqlalchemy import Boolean, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vafa.database import Base, UTCDateTime, utcnow
@@ -24,3 +24,6 @@ class Customer(Base):
     consent_source: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "Come back with friends": the member's own invitation code, and who invited them.
+    referral_code: Mapped[str | None] = mapped_column(String(12), unique=True)
+    referred_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 
 from sqlalchemy import select
@@ -25,14 +26,35 @@ async def get_by_phone(session: AsyncSession, phone: str) -> Customer | None:
     return await session.scalar(select(Customer).where(Customer.phone == phone))
 
 
-async def get_or_create(session: AsyncSession, *, phone: str, language: str) -> tuple[Customer, bool]:
-    """The member with this E.164 number, created when new (safe under concurrency)."""
+REFERRAL_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_referral_code() -> str:
+    return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(8))
+
+
+async def get_or_create(
+    session: AsyncSession, *, phone: str, language: str, referral_code: str | None = None
+) -> tuple[Customer, bool]:
+    """The member with this E.164 number, created when new (safe under concurrency).
+    A new member who came with a friend's invitation code remembers who invited them."""
     customer = await get_by_phone(session, phone)
     if customer is not None:
         return customer, False
+    referrer = None
+    if referral_code:
+        referrer = await session.scalar(
+            select(Customer.id).where(Customer.referral_code == referral_code.upper()[:12])
+        )
     try:
         async with session.begin_nested():
-            customer = Customer(phone=phone, language=language, created_at=utcnow())
+            customer = Customer(
+                phone=phone,
+                language=language,
+                created_at=utcnow(),
+                referral_code=new_referral_code(),
+                referred_by_id=referrer,
+            )
             session.add(customer)
         return customer, True
     except IntegrityError:
@@ -42,10 +64,14 @@ async def get_or_create(session: AsyncSession, *, phone: str, language: str) -> 
 
 
 async def record_login(
-    session: AsyncSession, *, phone: str, language: str
+    session: AsyncSession, *, phone: str, language: str, referral_code: str | None = None
 ) -> tuple[Customer, bool]:
     """The member behind a proven phone number; the first login creates them."""
-    customer, created = await get_or_create(session, phone=phone, language=language)
+    customer, created = await get_or_create(
+        session, phone=phone, language=language, referral_code=referral_code
+    )
+    if customer.referral_code is None:  # members from before invitations existed
+        customer.referral_code = new_referral_code()
     customer.last_login_at = utcnow()
     await session.flush()
     return customer, created

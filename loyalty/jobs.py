@@ -35,10 +35,17 @@ async def send_expiry_reminders(session: AsyncSession, settings: Settings) -> in
     now = utcnow()
     lots = (
         await session.scalars(
-            select(Lot).where(
-                Lot.available.is_(True), Lot.remaining > 0, Lot.reminded_at.is_(None),
-                Lot.expires_at > now, Lot.expires_at <= now + timedelta(days=programme.reminder_days),
-            ).order_by(Lot.customer_id, Lot.expires_at).limit(BATCH).with_for_update(skip_locked=True)
+            select(Lot)
+            .where(
+                Lot.available.is_(True),
+                Lot.remaining > 0,
+                Lot.reminded_at.is_(None),
+                Lot.expires_at > now,
+                Lot.expires_at <= now + timedelta(days=programme.reminder_days),
+            )
+            .order_by(Lot.customer_id, Lot.expires_at)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
         )
     ).all()
     by_member: dict[int, list[Lot]] = defaultdict(list)
@@ -53,9 +60,11 @@ async def send_expiry_reminders(session: AsyncSession, settings: Settings) -> in
         # The last moment the points can be used is the day before they expire.
         last_day = first - timedelta(seconds=1)
         await outbox.queue_text(
-            session, to=customer.phone,
+            session,
+            to=customer.phone,
             body=translate(
-                language, EXPIRY_REMINDER,
+                language,
+                EXPIRY_REMINDER,
                 points=format_number(sum(lot.remaining for lot in member_lots), language),
                 club=translate(language, N_("Vafa")),
                 date=format_date(last_day, language, settings.timezone),
@@ -72,10 +81,15 @@ async def review_tiers(session: AsyncSession, settings: Settings) -> int:
     now = utcnow()
     members = (
         await session.scalars(
-            select(MemberTier.customer_id).where(
-                or_(MemberTier.below_since.is_not(None), MemberTier.reviewed_at.is_(None),
-                    MemberTier.reviewed_at < now - REVIEW_EVERY)
-            ).limit(BATCH)
+            select(MemberTier.customer_id)
+            .where(
+                or_(
+                    MemberTier.below_since.is_not(None),
+                    MemberTier.reviewed_at.is_(None),
+                    MemberTier.reviewed_at < now - REVIEW_EVERY,
+                )
+            )
+            .limit(BATCH)
         )
     ).all()
     for customer_id in members:
@@ -103,7 +117,8 @@ async def birthday_bonuses(session: AsyncSession, settings: Settings) -> int:
             await session.execute(
                 select(Customer.id, Customer.birthday)
                 .where(Customer.birthday.is_not(None), Customer.id > last_id)
-                .order_by(Customer.id).limit(5000)
+                .order_by(Customer.id)
+                .limit(5000)
             )
         ).all()
         if not batch:
@@ -112,10 +127,15 @@ async def birthday_bonuses(session: AsyncSession, settings: Settings) -> int:
         for customer_id, birthday in batch:
             born = jdatetime.date.fromgregorian(date=birthday).month if jalali else birthday.month
             if born == month:
-                given += bool(await rules.award_bonus(
-                    session, kind="birthday", customer_id=customer_id,
-                    key=f"birthday:{customer_id}:{year}", tz=settings.timezone,
-                ))
+                given += bool(
+                    await rules.award_bonus(
+                        session,
+                        kind="birthday",
+                        customer_id=customer_id,
+                        key=f"birthday:{customer_id}:{year}",
+                        tz=settings.timezone,
+                    )
+                )
     return given
 
 

@@ -18,8 +18,14 @@ async def get_programme(session: AsyncSession) -> Programme:
     programme = await session.get(Programme, 1)
     if programme is None:  # the migration creates it; an emptied database gets it back
         programme = Programme(
-            id=1, expiry_days=365, expire_at="day", return_policy="debt", reminder_days=30,
-            tier_window="rolling", tier_window_days=365, tier_grace_days=30,
+            id=1,
+            expiry_days=365,
+            expire_at="day",
+            return_policy="debt",
+            reminder_days=30,
+            tier_window="rolling",
+            tier_window_days=365,
+            tier_grace_days=30,
         )
         session.add(programme)
         await session.flush()
@@ -40,7 +46,9 @@ def end_of_month(day: date, tz: str) -> date:
     if tz in JALALI_ZONES:
         j = jdatetime.date.fromgregorian(date=day)
         first_next = (
-            jdatetime.date(j.year + 1, 1, 1) if j.month == 12 else jdatetime.date(j.year, j.month + 1, 1)
+            jdatetime.date(j.year + 1, 1, 1)
+            if j.month == 12
+            else jdatetime.date(j.year, j.month + 1, 1)
         )
         return first_next.togregorian() - timedelta(days=1)
     first_next = date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)

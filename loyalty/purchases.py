@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,8 +72,12 @@ async def record_purchase(
     try:
         async with session.begin_nested():
             purchase = Purchase(
-                customer_id=customer.id, receipt_number=receipt, amount=amount,
-                categories=categories, recorded_by=recorded_by, created_at=utcnow(),
+                customer_id=customer.id,
+                receipt_number=receipt,
+                amount=amount,
+                categories=categories,
+                recorded_by=recorded_by,
+                created_at=utcnow(),
             )
             session.add(purchase)
     except IntegrityError:
@@ -89,15 +93,44 @@ async def record_purchase(
         if points <= 0:
             continue
         entry = await rules.award(
-            session, rule=rule, customer_id=customer.id, points=points,
-            key=f"purchase:{purchase.id}", cause=ledger.Cause("purchase", purchase.id), tz=tz,
-            created_by=recorded_by, now=now,
+            session,
+            rule=rule,
+            customer_id=customer.id,
+            points=points,
+            key=f"purchase:{purchase.id}",
+            cause=ledger.Cause("purchase", purchase.id),
+            tz=tz,
+            created_by=recorded_by,
+            now=now,
         )
         total += entry.amount if entry is not None else 0
     purchase.points = total
     await session.flush()
+    if customer.referred_by_id is not None:
+        await _referral_bonus(
+            session, customer_id=customer.id, referrer_id=customer.referred_by_id, tz=tz
+        )
     await tiers.review(session, customer.id, tz=tz, now=now)
     return Recorded(purchase, duplicate=False)
+
+
+async def _referral_bonus(
+    session: AsyncSession, *, customer_id: int, referrer_id: int, tz: str
+) -> None:
+    """Both sides of an invitation earn once the friend makes their first purchase."""
+    purchases_made = await session.scalar(
+        select(func.count()).select_from(Purchase).where(Purchase.customer_id == customer_id)
+    )
+    if purchases_made != 1:
+        return
+    for member, side in ((referrer_id, "referrer"), (customer_id, "friend")):
+        await rules.award_bonus(
+            session,
+            kind="referral",
+            customer_id=member,
+            key=f"referral:{customer_id}:{side}",
+            tz=tz,
+        )
 
 
 async def purchase_lots(session: AsyncSession, purchase: Purchase) -> list[Lot]:
@@ -106,8 +139,9 @@ async def purchase_lots(session: AsyncSession, purchase: Purchase) -> list[Lot]:
             await session.scalars(
                 select(Lot)
                 .join(JournalEntry, JournalEntry.id == Lot.entry_id)
-                .where(JournalEntry.cause_type == "purchase",
-                       JournalEntry.cause_id == str(purchase.id))
+                .where(
+                    JournalEntry.cause_type == "purchase", JournalEntry.cause_id == str(purchase.id)
+                )
                 .order_by(Lot.id)
             )
         ).all()
@@ -141,20 +175,37 @@ async def record_refund(
     lots = await purchase_lots(session, purchase)
     left = points
     for index, lot in enumerate(lots):
-        share = left if index == len(lots) - 1 else min(left, points * lot.points // max(purchase.points, 1))
+        share = (
+            left
+            if index == len(lots) - 1
+            else min(left, points * lot.points // max(purchase.points, 1))
+        )
         if share <= 0:
             continue
         result = await ledger.take_back(
-            session, lot=lot, points=share, policy=policy, key=f"{key}:{lot.id}",
-            cause=ledger.Cause("refund", purchase.id), created_by=recorded_by,
+            session,
+            lot=lot,
+            points=share,
+            policy=policy,
+            key=f"{key}:{lot.id}",
+            cause=ledger.Cause("refund", purchase.id),
+            created_by=recorded_by,
         )
         taken, debt, forgiven = taken + result.taken, debt + result.debt, forgiven + result.forgiven
         left -= share
     purchase.refunded_amount += amount
     purchase.points_taken_back += points
     refund = Refund(
-        purchase_id=purchase.id, key=key, amount=amount, points=points, taken=taken, debt=debt,
-        forgiven=forgiven, policy=policy, recorded_by=recorded_by, created_at=utcnow(),
+        purchase_id=purchase.id,
+        key=key,
+        amount=amount,
+        points=points,
+        taken=taken,
+        debt=debt,
+        forgiven=forgiven,
+        policy=policy,
+        recorded_by=recorded_by,
+        created_at=utcnow(),
     )
     session.add(refund)
     await session.flush()

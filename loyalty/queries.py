@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty import ledger
-from loyalty.models import JournalEntry, Lot
+from loyalty.models import Account, JournalEntry, Lot
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,9 @@ class Summary:
     next_expiry: Upcoming | None
 
 
-async def _first(session: AsyncSession, customer_id: int, *, available: bool, column) -> Upcoming | None:  # type: ignore[no-untyped-def]
+async def _first(
+    session: AsyncSession, customer_id: int, *, available: bool, column
+) -> Upcoming | None:  # type: ignore[no-untyped-def]
     at = await session.scalar(
         select(func.min(column)).where(
             Lot.customer_id == customer_id, Lot.available.is_(available), Lot.remaining > 0
@@ -38,7 +40,9 @@ async def _first(session: AsyncSession, customer_id: int, *, available: bool, co
         return None
     points = await session.scalar(
         select(func.coalesce(func.sum(Lot.remaining), 0)).where(
-            Lot.customer_id == customer_id, Lot.available.is_(available), Lot.remaining > 0,
+            Lot.customer_id == customer_id,
+            Lot.available.is_(available),
+            Lot.remaining > 0,
             column == at,
         )
     )
@@ -70,7 +74,11 @@ async def lots(session: AsyncSession, customer_id: int) -> list[Lot]:
 
 
 async def history(
-    session: AsyncSession, customer_id: int, *, kinds: tuple[str, ...] = (), before_id: int | None = None,
+    session: AsyncSession,
+    customer_id: int,
+    *,
+    kinds: tuple[str, ...] = (),
+    before_id: int | None = None,
     limit: int = 20,
 ) -> list[JournalEntry]:
     """Newest first, keyset-paginated by entry id (constant cost on any page)."""
@@ -82,3 +90,8 @@ async def history(
     return list((await session.scalars(query.order_by(JournalEntry.id.desc()).limit(limit))).all())
 
 
+async def member_account_ids(session: AsyncSession, customer_id: int) -> set[int]:
+    """The member's own accounts: entries crediting them add points, others take."""
+    return set(
+        (await session.scalars(select(Account.id).where(Account.customer_id == customer_id))).all()
+    )

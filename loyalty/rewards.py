@@ -39,7 +39,11 @@ def normalize_code(raw: str) -> str:
 
 
 def title(reward: Reward, language: str) -> str:
-    return reward.title.get(language) or reward.title.get("en") or next(iter(reward.title.values()), "")
+    return (
+        reward.title.get(language)
+        or reward.title.get("en")
+        or next(iter(reward.title.values()), "")
+    )
 
 
 def description(reward: Reward, language: str) -> str:
@@ -61,7 +65,10 @@ async def catalogue(session: AsyncSession, *, tier_rank: int) -> list[Reward]:
     rows = (
         await session.scalars(
             select(Reward)
-            .where(Reward.active, or_(Reward.min_tier_rank.is_(None), Reward.min_tier_rank <= tier_rank))
+            .where(
+                Reward.active,
+                or_(Reward.min_tier_rank.is_(None), Reward.min_tier_rank <= tier_rank),
+            )
             .order_by(Reward.cost, Reward.id)
         )
     ).all()
@@ -74,7 +81,8 @@ async def redeem(
     """Spend points on a reward. The same key returns the first voucher."""
     key = f"redeem:{customer_id}:{key}"
     existing = await session.scalar(
-        select(Voucher).join(JournalEntry, JournalEntry.id == Voucher.entry_id)
+        select(Voucher)
+        .join(JournalEntry, JournalEntry.id == Voucher.entry_id)
         .where(JournalEntry.idempotency_key == key)
     )
     if existing is not None:
@@ -91,15 +99,22 @@ async def redeem(
         # First the points: the wallet row's lock orders this member's redemptions,
         # so the limit check below sees every earlier one.
         entry = await ledger.spend(
-            session, customer_id=customer_id, points=reward.cost, key=key,
-            cause=ledger.Cause("reward", reward.id), created_by=f"customer:{customer_id}",
+            session,
+            customer_id=customer_id,
+            points=reward.cost,
+            key=key,
+            cause=ledger.Cause("reward", reward.id),
+            created_by=f"customer:{customer_id}",
         )
     except ledger.InsufficientPoints:
         raise RedeemError(N_("You do not have enough points for this reward.")) from None
     if reward.per_member_limit is not None:
         taken = await session.scalar(
-            select(func.count()).select_from(Voucher).where(
-                Voucher.customer_id == customer_id, Voucher.reward_id == reward.id,
+            select(func.count())
+            .select_from(Voucher)
+            .where(
+                Voucher.customer_id == customer_id,
+                Voucher.reward_id == reward.id,
                 Voucher.status.in_(("issued", "used")),
             )
         )
@@ -107,15 +122,21 @@ async def redeem(
             raise RedeemError(N_("You have already taken this reward as many times as allowed."))
     if reward.stock is not None:
         result = await session.execute(
-            update(Reward).where(Reward.id == reward.id, Reward.stock > 0)
+            update(Reward)
+            .where(Reward.id == reward.id, Reward.stock > 0)
             .values(stock=Reward.stock - 1)
         )
         if result.rowcount != 1:
             raise RedeemError(N_("This reward has run out."))
     last_day = local_day(now, tz) + timedelta(days=reward.voucher_days)
     voucher = Voucher(
-        code=new_code(), reward_id=reward.id, customer_id=customer_id, entry_id=entry.id,
-        points=reward.cost, status="issued", created_at=now,
+        code=new_code(),
+        reward_id=reward.id,
+        customer_id=customer_id,
+        entry_id=entry.id,
+        points=reward.cost,
+        status="issued",
+        created_at=now,
         expires_at=start_of_day(last_day + timedelta(days=1), tz),
     )
     session.add(voucher)
@@ -127,11 +148,15 @@ async def _close_with_refund(session: AsyncSession, voucher: Voucher, status: st
     entry = await session.get(JournalEntry, voucher.entry_id)
     assert entry is not None
     await ledger.refund_spend(
-        session, spend_entry=entry, key=f"voucher-{status}:{voucher.id}",
-        cause=ledger.Cause("voucher", voucher.id), created_by=by,
+        session,
+        spend_entry=entry,
+        key=f"voucher-{status}:{voucher.id}",
+        cause=ledger.Cause("voucher", voucher.id),
+        created_by=by,
     )
     await session.execute(
-        update(Reward).where(Reward.id == voucher.reward_id, Reward.stock.is_not(None))
+        update(Reward)
+        .where(Reward.id == voucher.reward_id, Reward.stock.is_not(None))
         .values(stock=Reward.stock + 1)
     )
     voucher.status = status
@@ -173,8 +198,11 @@ async def expire_due(session: AsyncSession, *, now: datetime | None = None) -> i
     now = now or utcnow()
     vouchers = (
         await session.scalars(
-            select(Voucher).where(Voucher.status == "issued", Voucher.expires_at <= now)
-            .order_by(Voucher.id).limit(500).with_for_update(skip_locked=True)
+            select(Voucher)
+            .where(Voucher.status == "issued", Voucher.expires_at <= now)
+            .order_by(Voucher.id)
+            .limit(500)
+            .with_for_update(skip_locked=True)
         )
     ).all()
     for voucher in vouchers:

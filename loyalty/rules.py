@@ -35,9 +35,11 @@ def spend_points(rule: EarnRule, *, amount: int, categories: list[str], tier: Ti
     Integer arithmetic only; fractions of a point are dropped."""
     if not rule.rials_per_point:
         return 0
-    category = max(
-        (rule.category_multipliers.get(c, HUNDRED) for c in categories), default=HUNDRED
-    ) if rule.category_multipliers else HUNDRED
+    category = (
+        max((rule.category_multipliers.get(c, HUNDRED) for c in categories), default=HUNDRED)
+        if rule.category_multipliers
+        else HUNDRED
+    )
     tier_percent = HUNDRED
     if tier is not None:
         tier_percent = rule.tier_multipliers.get(str(tier.id), tier.earn_multiplier_percent)
@@ -52,7 +54,11 @@ class PreviewLine:
 
 
 def preview(
-    rules: list[EarnRule], *, amount: int, categories: list[str], tier: Tier | None,
+    rules: list[EarnRule],
+    *,
+    amount: int,
+    categories: list[str],
+    tier: Tier | None,
     now: datetime,
 ) -> list[PreviewLine]:
     """What a purchase would earn under these rules, before caps and budgets."""
@@ -93,7 +99,8 @@ async def award(
     if rule.daily_cap is not None:
         used = await session.scalar(
             select(func.coalesce(func.sum(RuleAward.points), 0)).where(
-                RuleAward.rule_id == rule.id, RuleAward.customer_id == customer_id,
+                RuleAward.rule_id == rule.id,
+                RuleAward.customer_id == customer_id,
                 RuleAward.day == day,
             )
         )
@@ -108,7 +115,8 @@ async def award(
         points = min(points, (locked.budget or 0) - locked.budget_used)
         if points > 0:
             await session.execute(
-                update(EarnRule).where(EarnRule.id == rule.id)
+                update(EarnRule)
+                .where(EarnRule.id == rule.id)
                 .values(budget_used=EarnRule.budget_used + points)
             )
     if points <= 0:
@@ -126,14 +134,21 @@ async def award(
         expires_at=expiry_for(now, programme, tz),
     )
     session.add(
-        RuleAward(rule_id=rule.id, customer_id=customer_id, entry_id=entry.id, points=points, day=day)
+        RuleAward(
+            rule_id=rule.id, customer_id=customer_id, entry_id=entry.id, points=points, day=day
+        )
     )
     await session.flush()
     return entry
 
 
 async def award_bonus(
-    session: AsyncSession, *, kind: str, customer_id: int, key: str, tz: str,
+    session: AsyncSession,
+    *,
+    kind: str,
+    customer_id: int,
+    key: str,
+    tz: str,
     created_by: str = "system",
 ) -> int:
     """Fixed bonuses (signup, birthday, profile, referral, survey): every active rule of
@@ -144,8 +159,15 @@ async def award_bonus(
         if not rule.points:
             continue
         entry = await award(
-            session, rule=rule, customer_id=customer_id, points=rule.points, key=key,
-            cause=ledger.Cause(kind, customer_id), tz=tz, created_by=created_by, now=now,
+            session,
+            rule=rule,
+            customer_id=customer_id,
+            points=rule.points,
+            key=key,
+            cause=ledger.Cause(kind, customer_id),
+            tz=tz,
+            created_by=created_by,
+            now=now,
         )
         total += entry.amount if entry is not None else 0
     return total

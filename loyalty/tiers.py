@@ -66,9 +66,9 @@ def best_tier(tiers: list[Tier], points: int) -> Tier | None:
 
 async def current_tier(session: AsyncSession, customer_id: int) -> Tier | None:
     return await session.scalar(
-        select(Tier).join(MemberTier, MemberTier.tier_id == Tier.id).where(
-            MemberTier.customer_id == customer_id
-        )
+        select(Tier)
+        .join(MemberTier, MemberTier.tier_id == Tier.id)
+        .where(MemberTier.customer_id == customer_id)
     )
 
 
@@ -89,7 +89,9 @@ async def standing(session: AsyncSession, customer_id: int) -> Standing:
     rank = tier.rank if tier else 0
     higher = [t for t in tiers if t.rank > rank]
     next_tier = higher[0] if higher else None
-    return Standing(tier, points, next_tier, max(next_tier.threshold - points, 0) if next_tier else 0)
+    return Standing(
+        tier, points, next_tier, max(next_tier.threshold - points, 0) if next_tier else 0
+    )
 
 
 async def review(
@@ -124,8 +126,12 @@ async def review(
             return None
         reason = "grace ended"
     change = TierChange(
-        customer_id=customer_id, from_tier_id=state.tier_id,
-        to_tier_id=target.id if target else None, qualifying_points=points, reason=reason, at=now,
+        customer_id=customer_id,
+        from_tier_id=state.tier_id,
+        to_tier_id=target.id if target else None,
+        qualifying_points=points,
+        reason=reason,
+        at=now,
     )
     state.tier_id = target.id if target else None
     state.since = now
@@ -135,9 +141,14 @@ async def review(
     if customer is not None and target is not None:
         message = TIER_UP if reason == "earned" else TIER_DOWN
         await outbox.queue_text(
-            session, to=customer.phone,
-            body=translate(customer.language, message, tier=tier_name(target, customer.language),
-                           club=translate(customer.language, N_("Vafa"))),
+            session,
+            to=customer.phone,
+            body=translate(
+                customer.language,
+                message,
+                tier=tier_name(target, customer.language),
+                club=translate(customer.language, N_("Vafa")),
+            ),
         )
     await session.flush()
     return change

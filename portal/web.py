@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from customers import service as customers
 from customers.models import Customer
 from loyalty import rules
+from portal.points import points_handlers
 from vafa.database import DB
 from vafa.i18n import N_, current_language, gettext, parse_language
 from vafa.i18n.formatting import format_number, parse_date
@@ -23,6 +24,7 @@ from vafa.web.middleware import LANGUAGE_COOKIE
 
 PUBLIC = {"exclude_from_auth": True}
 OTP_COOKIE = "vafa_otp"
+REF_COOKIE = "vafa_ref"
 VERIFY_WINDOW = otp.SEND_WINDOW
 VERIFY_PER_IP = 60
 LANGUAGE_MAX_AGE = 365 * 24 * 3600
@@ -64,8 +66,23 @@ def portal_router(settings: Settings) -> Router:
         )
 
     @get("/login", opt=PUBLIC, include_in_schema=False)
-    async def login_form() -> Template:
-        return login_page()
+    async def login_form(request: Request[Any, Any, Any]) -> Response[Any]:
+        response = login_page()
+        ref = request.query_params.get("ref", "")
+        if ref and len(ref) <= 12 and ref.isascii() and ref.isalnum():
+            # A friend's invitation link: remembered until this visitor becomes a member.
+            response.set_cookie(
+                Cookie(
+                    key=REF_COOKIE,
+                    value=ref.upper(),
+                    path="/login",
+                    max_age=30 * 86400,
+                    httponly=True,
+                    secure=settings.cookie_secure,
+                    samesite="lax",
+                )
+            )
+        return response
 
     @post("/login", opt=PUBLIC, include_in_schema=False)
     async def login_submit(request: Request[Any, Any, Any], db: DB) -> Response[Any]:
@@ -161,11 +178,17 @@ def portal_router(settings: Settings) -> Router:
                 challenge, gettext(N_("Your code has expired. Please ask for a new one.")), 400
             )
         customer, created = await customers.record_login(
-            db, phone=phone, language=current_language.get()
+            db,
+            phone=phone,
+            language=current_language.get(),
+            referral_code=request.cookies.get(REF_COOKIE),
         )
         if created:
             await rules.award_bonus(
-                db, kind="signup", customer_id=customer.id, key=f"signup:{customer.id}",
+                db,
+                kind="signup",
+                customer_id=customer.id,
+                key=f"signup:{customer.id}",
                 tz=settings.timezone,
             )
         cookie = await sessions.start(
@@ -207,10 +230,6 @@ def portal_router(settings: Settings) -> Router:
         response = Redirect("/login/verify")
         response.set_cookie(_otp_cookie(issued.challenge_id, settings, settings.otp_ttl_seconds))
         return response
-
-    @get("/", include_in_schema=False)
-    async def home(request: Request[Customer, Any, Any]) -> Template:
-        return Template("portal/home.html", context={"customer": request.user})
 
     def profile_page(
         customer: Customer,
@@ -255,6 +274,14 @@ def portal_router(settings: Settings) -> Router:
             )
         except customers.ProfileError as exc:
             return profile_page(customer, gettext(exc.args[0]), 400, form=data)
+        if customer.name and customer.birthday:
+            await rules.award_bonus(
+                db,
+                kind="profile",
+                customer_id=customer.id,
+                key=f"profile:{customer.id}",
+                tz=settings.timezone,
+            )
         response = Redirect("/profile?saved=1")
         response.set_cookie(language_cookie(customer.language, settings))
         return response
@@ -300,7 +327,7 @@ def portal_router(settings: Settings) -> Router:
             verify_form,
             verify_submit,
             resend,
-            home,
+            *points_handlers(settings),
             profile,
             profile_save,
             logout,

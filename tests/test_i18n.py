@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import date
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
@@ -18,8 +19,9 @@ from vafa.i18n.formatting import format_date, format_number, parse_date
 from vafa.settings import ROOT
 
 
-def _extract() -> set[str]:
-    pot = subprocess.run(
+def _extract(tmp: Path) -> set[str]:
+    out = tmp / "messages.pot"
+    subprocess.run(
         [
             sys.executable,
             "-m",
@@ -31,21 +33,20 @@ def _extract() -> set[str]:
             "N_",
             "--no-location",
             "-o",
-            "-",
+            str(out),
             ".",
         ],
         cwd=ROOT,
         capture_output=True,
         check=True,
-    ).stdout
-    import io
-
-    return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(io.BytesIO(pot)) if m.id}
+    )
+    with out.open("rb") as fh:
+        return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
 
 
 @pytest.fixture(scope="module")
-def source_messages() -> set[str]:
-    return _extract()
+def source_messages(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    return _extract(tmp_path_factory.mktemp("pot"))
 
 
 @pytest.mark.parametrize("language", ["fa", "hy"])

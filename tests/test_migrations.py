@@ -42,3 +42,48 @@ async def test_upgrade_keeps_data(migrated, sessionmaker):
     async with sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(Customer)) == 1
         assert (await s.scalar(select(Customer))).name == "سارا"
+
+
+async def test_upgrade_from_the_first_release_keeps_members(migrated, tmp_path):
+    """A database at revision 0001 with members in it, upgraded to the newest schema."""
+    from sqlalchemy import text
+
+    from tests.conftest import make_settings
+    from vafa import migrate
+    from vafa.database import create_engine
+
+    if migrated.startswith("sqlite"):
+        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    else:
+        admin = create_engine(migrated, isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.execute(text("DROP DATABASE IF EXISTS vafa_upgrade"))
+            await conn.execute(text("CREATE DATABASE vafa_upgrade"))
+        await admin.dispose()
+        url = migrated.rsplit("/", 1)[0] + "/vafa_upgrade"
+
+    def run(revision: str) -> None:
+        import threading
+
+        thread = threading.Thread(target=migrate.upgrade, args=(make_settings(url), revision))
+        thread.start()
+        thread.join()
+
+    run("0001")
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO customers (phone, name, language, marketing_consent, created_at) "
+                "VALUES ('+989121234567', 'سارا', 'fa', true, '2025-01-01 10:00:00')"
+            )
+        )
+    run("head")
+    async with engine.connect() as conn:
+        row = (await conn.execute(text("SELECT name, referral_code FROM customers"))).one()
+        programme = await conn.scalar(
+            text("SELECT count(*) FROM loyalty_accounts WHERE kind = 'programme'")
+        )
+    await engine.dispose()
+    assert row[0] == "سارا" and row[1] and len(row[1]) == 8
+    assert programme == 1

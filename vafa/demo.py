@@ -84,4 +84,83 @@ async def seed(session: AsyncSession, *, customers: int) -> tuple[str, str] | No
             )
         )
     await session.flush()
+    await _seed_points(session, rng)
     return OWNER, password
+
+
+async def _seed_points(session: AsyncSession, rng: random.Random) -> None:
+    """Rules, tiers, rewards and a few months of purchases, through the real services."""
+    from loyalty import purchases
+    from loyalty.models import EarnRule, Reward, Tier
+
+    session.add_all(
+        [
+            EarnRule(
+                name="هر ۱۰٬۰۰۰ ریال یک امتیاز",
+                kind="spend",
+                rials_per_point=10_000,
+                category_multipliers={"coffee": 200},
+                tier_multipliers={},
+                pending_days=0,
+            ),
+            EarnRule(
+                name="هدیه عضویت",
+                kind="signup",
+                points=50,
+                category_multipliers={},
+                tier_multipliers={},
+            ),
+            EarnRule(
+                name="هدیه تولد",
+                kind="birthday",
+                points=200,
+                category_multipliers={},
+                tier_multipliers={},
+            ),
+            Tier(name={"fa": "برنزی", "hy": "Բրոնզ", "en": "Bronze"}, rank=1, threshold=100),
+            Tier(
+                name={"fa": "نقره‌ای", "hy": "Արծաթ", "en": "Silver"},
+                rank=2,
+                threshold=1_000,
+                earn_multiplier_percent=125,
+            ),
+            Tier(
+                name={"fa": "طلایی", "hy": "Ոսկի", "en": "Gold"},
+                rank=3,
+                threshold=5_000,
+                earn_multiplier_percent=150,
+            ),
+            Reward(
+                title={"fa": "یک فنجان قهوه", "hy": "Մեկ բաժակ սուրճ", "en": "A cup of coffee"},
+                description={"fa": "هر نوشیدنی گرم به انتخاب شما", "en": "Any hot drink"},
+                cost=150,
+            ),
+            Reward(
+                title={"fa": "کیک روز", "hy": "Օրվա տորթ", "en": "Cake of the day"},
+                description={},
+                cost=300,
+                stock=20,
+            ),
+            Reward(
+                title={"fa": "ناهار برای دو نفر", "hy": "Ճաշ երկուսի համար", "en": "Lunch for two"},
+                description={},
+                cost=2_000,
+                per_member_limit=1,
+                min_tier_rank=2,
+            ),
+        ]
+    )
+    await session.flush()
+    customers = (await session.scalars(select(Customer).order_by(Customer.id))).all()
+    for customer in customers[: len(customers) // 2]:
+        for n in range(rng.randrange(1, 6)):
+            await purchases.record_purchase(
+                session,
+                phone=customer.phone,
+                amount=rng.randrange(20, 400) * 10_000,
+                categories=rng.choice([["coffee"], ["food"], []]),
+                receipt_number=f"demo-{customer.id}-{n}",
+                recorded_by="demo",
+                tz="Asia/Tehran",
+                language=customer.language,
+            )

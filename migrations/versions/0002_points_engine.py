@@ -7,6 +7,8 @@ Create Date: 2026-11-25
 
 from __future__ import annotations
 
+import secrets
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -20,6 +22,20 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('referral_code', sa.String(length=12), nullable=True))
+        batch_op.add_column(sa.Column('referred_by_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_customers_referral_code'), ['referral_code'])
+        batch_op.create_foreign_key(batch_op.f('fk_customers_referred_by_id_customers'), 'customers', ['referred_by_id'], ['id'])
+    # Members who joined before invitations get their own code.
+    connection = op.get_bind()
+    alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+    for (customer_id,) in connection.execute(sa.text("SELECT id FROM customers")).all():
+        code = "".join(secrets.choice(alphabet) for _ in range(8))
+        connection.execute(
+            sa.text("UPDATE customers SET referral_code = :code WHERE id = :id"),
+            {"code": code, "id": customer_id},
+        )
     op.create_table('loyalty_programme',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('expiry_days', sa.Integer(), nullable=True),
@@ -278,6 +294,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_customers_referred_by_id_customers'), type_='foreignkey')
+        batch_op.drop_constraint(batch_op.f('uq_customers_referral_code'), type_='unique')
+        batch_op.drop_column('referred_by_id')
+        batch_op.drop_column('referral_code')
     with op.batch_alter_table('loyalty_allocations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_loyalty_allocations_lot_id'))
         batch_op.drop_index(batch_op.f('ix_loyalty_allocations_entry_id'))

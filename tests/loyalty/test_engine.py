@@ -31,8 +31,13 @@ async def wallet(session, customer_id: int) -> dict[str, int]:
 
 async def buy(session, phone="+989121234567", amount=1_000_000, receipt="R-1", categories=()):
     return await purchases.record_purchase(
-        session, phone=phone, amount=amount, categories=list(categories), receipt_number=receipt,
-        recorded_by="staff:1", tz=TZ,
+        session,
+        phone=phone,
+        amount=amount,
+        categories=list(categories),
+        receipt_number=receipt,
+        recorded_by="staff:1",
+        tz=TZ,
     )
 
 
@@ -43,10 +48,19 @@ async def assert_books(session):
 
 async def test_purchase_earns_by_rule_with_category_and_tier_multipliers(db):
     await spend_rule(db, category_multipliers={"coffee": 200})
-    await spend_rule(db, name="Campaign week", multiplier_percent=50,
-                     starts_at=utcnow() - timedelta(days=1), ends_at=utcnow() + timedelta(days=6))
-    await spend_rule(db, name="Ended", starts_at=utcnow() - timedelta(days=9),
-                     ends_at=utcnow() - timedelta(days=2))
+    await spend_rule(
+        db,
+        name="Campaign week",
+        multiplier_percent=50,
+        starts_at=utcnow() - timedelta(days=1),
+        ends_at=utcnow() + timedelta(days=6),
+    )
+    await spend_rule(
+        db,
+        name="Ended",
+        starts_at=utcnow() - timedelta(days=9),
+        ends_at=utcnow() - timedelta(days=2),
+    )
     recorded = await buy(db, amount=1_234_567, categories=["Coffee"])
     # base: 123 points x 2 (coffee) = 246; campaign: half of 123 = 61; ended rule: none
     assert recorded.purchase.points == 246 + 61
@@ -73,8 +87,9 @@ async def test_return_after_points_were_spent_records_a_debt_paid_by_future_earn
     bought = await buy(db, amount=1_000_000)  # 100 points
     cid = bought.purchase.customer_id
     await ledger.spend(db, customer_id=cid, points=80, key="coffee")
-    refund = await purchases.record_refund(db, purchase_id=bought.purchase.id, amount=1_000_000,
-                                           key="ret-1", recorded_by="staff:1")
+    refund = await purchases.record_refund(
+        db, purchase_id=bought.purchase.id, amount=1_000_000, key="ret-1", recorded_by="staff:1"
+    )
     assert (refund.points, refund.taken, refund.debt, refund.forgiven) == (100, 20, 80, 0)
     assert await wallet(db, cid) == {"wallet": 0, "pending": 0, "debt": -80}
     # The balance never goes below zero; the next earnings pay the debt first.
@@ -83,8 +98,9 @@ async def test_return_after_points_were_spent_records_a_debt_paid_by_future_earn
     await buy(db, amount=1_000_000, receipt="R-3")  # 100 points: 30 to the debt, 70 left
     assert await wallet(db, cid) == {"wallet": 70, "pending": 0, "debt": 0}
     # Replaying the return changes nothing.
-    again = await purchases.record_refund(db, purchase_id=bought.purchase.id, amount=1_000_000,
-                                          key="ret-1", recorded_by="staff:1")
+    again = await purchases.record_refund(
+        db, purchase_id=bought.purchase.id, amount=1_000_000, key="ret-1", recorded_by="staff:1"
+    )
     assert again.id == refund.id
     assert await wallet(db, cid) == {"wallet": 70, "pending": 0, "debt": 0}
     await assert_books(db)
@@ -96,8 +112,9 @@ async def test_return_after_spending_with_the_forgive_policy(db):
     bought = await buy(db)
     cid = bought.purchase.customer_id
     await ledger.spend(db, customer_id=cid, points=80, key="coffee")
-    refund = await purchases.record_refund(db, purchase_id=bought.purchase.id, amount=1_000_000,
-                                           key="ret-1", recorded_by="staff:1")
+    refund = await purchases.record_refund(
+        db, purchase_id=bought.purchase.id, amount=1_000_000, key="ret-1", recorded_by="staff:1"
+    )
     assert (refund.taken, refund.debt, refund.forgiven, refund.policy) == (20, 0, 80, "forgive")
     assert await wallet(db, cid) == {"wallet": 0, "pending": 0, "debt": 0}
     await assert_books(db)
@@ -108,8 +125,9 @@ async def test_partial_returns_take_back_in_proportion_and_never_more(db):
     bought = await buy(db, amount=1_000_000)  # 100 points
     pid, cid = bought.purchase.id, bought.purchase.customer_id
     for i in range(3):
-        await purchases.record_refund(db, purchase_id=pid, amount=333_333, key=f"r{i}",
-                                      recorded_by="staff:1")
+        await purchases.record_refund(
+            db, purchase_id=pid, amount=333_333, key=f"r{i}", recorded_by="staff:1"
+        )
     assert (await wallet(db, cid))["wallet"] == 100 - 99
     await purchases.record_refund(db, purchase_id=pid, amount=1, key="r4", recorded_by="staff:1")
     assert (await wallet(db, cid))["wallet"] == 0
@@ -170,8 +188,9 @@ async def test_tier_downgrade_waits_for_the_grace_period(db):
     await spend_rule(db)
     bought = await buy(db, amount=1_000_000)  # 100 points -> Silver
     cid = bought.purchase.customer_id
-    await purchases.record_refund(db, purchase_id=bought.purchase.id, amount=1_000_000,
-                                  key="ret", recorded_by="staff:1")
+    await purchases.record_refund(
+        db, purchase_id=bought.purchase.id, amount=1_000_000, key="ret", recorded_by="staff:1"
+    )
     now = utcnow()
     assert await tiers.review(db, cid, tz=TZ, now=now) is None  # grace starts
     assert (await tiers.current_tier(db, cid)) is not None
@@ -224,7 +243,9 @@ async def test_voucher_rules_limit_stock_tier_and_use(db):
     await ledger.earn(db, customer_id=c.id, points=1000, key="a")
     limited = await reward(db, cost=10, per_member_limit=1, stock=1)
     voucher = await rewards.redeem(db, customer_id=c.id, reward_id=limited.id, key="1", tz=TZ)
-    assert (await rewards.redeem(db, customer_id=c.id, reward_id=limited.id, key="1", tz=TZ)).id == voucher.id
+    assert (
+        await rewards.redeem(db, customer_id=c.id, reward_id=limited.id, key="1", tz=TZ)
+    ).id == voucher.id
     gold_only = await reward(db, cost=10, min_tier_rank=2)
     for reward_id in (limited.id, gold_only.id):
         with pytest.raises(rewards.RedeemError):
@@ -267,9 +288,15 @@ async def test_daily_cap_and_budget(db):
 def test_preview_shows_what_a_rule_gives_before_saving():
     from loyalty.models import EarnRule
 
-    draft = EarnRule(name="draft", kind="spend", active=True, rials_per_point=5_000,
-                     multiplier_percent=300, category_multipliers={"bread": 50},
-                     tier_multipliers={})
+    draft = EarnRule(
+        name="draft",
+        kind="spend",
+        active=True,
+        rials_per_point=5_000,
+        multiplier_percent=300,
+        category_multipliers={"bread": 50},
+        tier_multipliers={},
+    )
     lines = rules.preview([draft], amount=100_000, categories=["bread"], tier=None, now=utcnow())
     assert [line.points for line in lines] == [30]
 
@@ -282,8 +309,9 @@ async def test_birthday_bonus_in_the_solar_hijri_birthday_month(db, settings):
     born = jdatetime.date(1369, today.month, min(today.day, 29)).togregorian()
     other_month = today.month % 12 + 1
     c = await member(db, birthday=born)
-    other = await member(db, phone="+989351112233",
-                         birthday=jdatetime.date(1369, other_month, 1).togregorian())
+    other = await member(
+        db, phone="+989351112233", birthday=jdatetime.date(1369, other_month, 1).togregorian()
+    )
     assert await birthday_bonuses(db, settings) == 1
     assert await birthday_bonuses(db, settings) == 0  # once a year
     assert (await wallet(db, c.id))["wallet"] == 200
@@ -292,8 +320,12 @@ async def test_birthday_bonus_in_the_solar_hijri_birthday_month(db, settings):
 
 async def test_expiry_reminder_is_sent_once(db, settings):
     c = await member(db)
-    await ledger.earn(db, customer_id=c.id, points=70, key="a", expires_at=utcnow() + timedelta(days=10))
-    await ledger.earn(db, customer_id=c.id, points=30, key="b", expires_at=utcnow() + timedelta(days=200))
+    await ledger.earn(
+        db, customer_id=c.id, points=70, key="a", expires_at=utcnow() + timedelta(days=10)
+    )
+    await ledger.earn(
+        db, customer_id=c.id, points=30, key="b", expires_at=utcnow() + timedelta(days=200)
+    )
     assert await send_expiry_reminders(db, settings) == 1
     assert await send_expiry_reminders(db, settings) == 0
     messages = (await db.scalars(select(SmsMessage))).all()
@@ -314,8 +346,11 @@ async def test_balance_check_constraint_holds_even_against_a_direct_update(db):
 
     with pytest.raises(IntegrityError):
         async with db.begin_nested():
-            await db.execute(update(Account).where(Account.customer_id == c.id, Account.kind == "wallet")
-                             .values(balance=-1))
+            await db.execute(
+                update(Account)
+                .where(Account.customer_id == c.id, Account.kind == "wallet")
+                .values(balance=-1)
+            )
 
 
 async def test_ledger_verify_command_names_the_broken_wallet(migrated, sessionmaker):
@@ -327,8 +362,11 @@ async def test_ledger_verify_command_names_the_broken_wallet(migrated, sessionma
     ok = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert ok.returncode == 0, ok.stderr
     async with sessionmaker() as s, s.begin():
-        await s.execute(update(Account).where(Account.customer_id == c.id, Account.kind == "wallet")
-                        .values(balance=11))
+        await s.execute(
+            update(Account)
+            .where(Account.customer_id == c.id, Account.kind == "wallet")
+            .values(balance=11)
+        )
     bad = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert bad.returncode == 1
     assert "+989127778899" in bad.stderr and "wallet balance 11" in bad.stderr

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 from markupsafe import Markup
 
+from loyalty.rewards import description as reward_description
+from loyalty.rewards import title as reward_title
+from loyalty.tiers import tier_name
 from vafa.database import utcnow
 from vafa.i18n import LANGUAGE_NAMES, current_language, direction, gettext, ngettext
 from vafa.i18n.formatting import (
@@ -22,9 +25,12 @@ from vafa.i18n.normalize import format_phone
 from vafa.settings import LANGUAGES, ROOT, Settings
 from vafa.web.labels import (
     AUDIT_ACTION_LABELS,
+    ENTRY_KIND_LABELS,
+    HISTORY_FILTER_LABELS,
     OBJECT_LABELS,
     ROLE_LABELS,
     SMS_STATUS_LABELS,
+    VOUCHER_STATUS_LABELS,
     audit_details,
 )
 
@@ -57,6 +63,12 @@ def build_environment(settings: Settings) -> Environment:
         status_labels=SMS_STATUS_LABELS,
         action_labels=AUDIT_ACTION_LABELS,
         object_labels=OBJECT_LABELS,
+        entry_labels=ENTRY_KIND_LABELS,
+        history_labels=HISTORY_FILTER_LABELS,
+        voucher_labels=VOUCHER_STATUS_LABELS,
+        tier_name=lambda tier: tier_name(tier, lang()),
+        reward_title=lambda reward: reward_title(reward, lang()),
+        reward_description=lambda reward: reward_description(reward, lang()),
         audit_details=audit_details,
     )
 
@@ -68,6 +80,11 @@ def build_environment(settings: Settings) -> Environment:
 
     def _datetime(value: datetime | None) -> str:
         return format_datetime(value, lang(), tz) if value else ""
+
+    def _last_day(value: datetime | None) -> str:
+        # An expiry instant is the start of the first day without the points; people
+        # want the last day they can still use them.
+        return format_date(value - timedelta(microseconds=1), lang(), tz) if value else ""
 
     def _phone(value: str | None) -> Markup:
         # Phone numbers read left to right even inside Persian text.
@@ -81,7 +98,12 @@ def build_environment(settings: Settings) -> Environment:
         return format_number_text(str(value), lang())
 
     env.filters.update(
-        date=_date, short_date=_short_date, datetime=_datetime, phone=_phone, num=_num
+        date=_date,
+        short_date=_short_date,
+        datetime=_datetime,
+        last_day=_last_day,
+        phone=_phone,
+        num=_num,
     )
     return env
 
