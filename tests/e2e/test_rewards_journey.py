@@ -52,6 +52,8 @@ async def test_member_redeems_a_reward_and_staff_mark_the_voucher_used(
     voucher_code = (await page.locator("[data-testid=voucher-code]").inner_text()).strip()
     assert len(voucher_code) == 8
     await expect(page.locator("img.qr")).to_be_visible()
+    # The QR code really decodes as an image (a broken data: URI has no natural size).
+    assert await page.locator("img.qr").evaluate("img => img.complete && img.naturalWidth > 0")
     await expect(page.locator("[data-testid=voucher]")).to_contain_text("۳۰۰")  # 1500 - 1200
     await screenshot("voucher-fa")
 
