@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
@@ -20,12 +21,15 @@ from litestar.template import TemplateConfig
 from sqlalchemy import text
 
 from admin.web import admin_router
+from loyalty.rewards import description as reward_description
+from loyalty.rewards import title as reward_title
+from loyalty.tiers import tier_name
 from portal.web import portal_router
 from vafa.database import create_engine, make_sessionmaker, provide_db
 from vafa.settings import ROOT, Settings
 from vafa.web.errors import http_exception_handler, internal_error_handler
 from vafa.web.middleware import language_middleware, security_headers
-from vafa.web.templating import template_engine
+from vafa.web.templating import in_language, template_engine
 from vafa.worker import run_worker
 
 log = logging.getLogger("vafa")
@@ -37,6 +41,15 @@ async def healthz(state: State) -> dict[str, str]:
     async with state.sessionmaker() as session:
         await session.execute(text("SELECT 1"))
     return {"status": "ok"}
+
+
+def template_helpers() -> dict[str, Any]:
+    """Helpers the domain packages give every template."""
+    return {
+        "tier_name": in_language(tier_name),
+        "reward_title": in_language(reward_title),
+        "reward_description": in_language(reward_description),
+    }
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -84,7 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_httponly=True,
             exclude=["/healthz"],
         ),
-        template_config=TemplateConfig(engine=template_engine(settings)),
+        template_config=TemplateConfig(engine=template_engine(settings, template_helpers())),
         openapi_config=OpenAPIConfig(
             title="Vafa",
             version="0.1.0",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -9,9 +10,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 from markupsafe import Markup
 
-from loyalty.rewards import description as reward_description
-from loyalty.rewards import title as reward_title
-from loyalty.tiers import tier_name
 from vafa.database import utcnow
 from vafa.i18n import LANGUAGE_NAMES, current_language, direction, gettext, ngettext
 from vafa.i18n.formatting import (
@@ -35,7 +33,14 @@ from vafa.web.labels import (
 )
 
 
-def build_environment(settings: Settings) -> Environment:
+def in_language(function: Callable[[Any, str], str]) -> Callable[[Any], str]:
+    """A template helper for text stored per language (a tier's or reward's name)."""
+    return lambda value: function(value, current_language.get())
+
+
+def build_environment(
+    settings: Settings, extra_globals: dict[str, Any] | None = None
+) -> Environment:
     env = Environment(
         loader=FileSystemLoader(ROOT / "templates"),
         autoescape=select_autoescape(["html"]),
@@ -66,9 +71,6 @@ def build_environment(settings: Settings) -> Environment:
         entry_labels=ENTRY_KIND_LABELS,
         history_labels=HISTORY_FILTER_LABELS,
         voucher_labels=VOUCHER_STATUS_LABELS,
-        tier_name=lambda tier: tier_name(tier, lang()),
-        reward_title=lambda reward: reward_title(reward, lang()),
-        reward_description=lambda reward: reward_description(reward, lang()),
         audit_details=audit_details,
     )
 
@@ -97,6 +99,8 @@ def build_environment(settings: Settings) -> Environment:
             return format_number(value, lang())
         return format_number_text(str(value), lang())
 
+    # Domain packages add their own helpers where the app is assembled.
+    env.globals.update(extra_globals or {})
     env.filters.update(
         date=_date,
         short_date=_short_date,
@@ -108,5 +112,7 @@ def build_environment(settings: Settings) -> Environment:
     return env
 
 
-def template_engine(settings: Settings) -> JinjaTemplateEngine:
-    return JinjaTemplateEngine.from_environment(build_environment(settings))
+def template_engine(
+    settings: Settings, extra_globals: dict[str, Any] | None = None
+) -> JinjaTemplateEngine:
+    return JinjaTemplateEngine.from_environment(build_environment(settings, extra_globals))
