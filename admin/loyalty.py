@@ -50,7 +50,7 @@ from admin.loyalty_forms import (
 from admin.models import StaffUser
 from admin.service import audit
 from customers.models import Customer
-from loyalty import ledger, purchases, queries, rewards, rules, tiers
+from loyalty import images, ledger, purchases, queries, rewards, rules, tiers
 from loyalty.models import (
     DEBT,
     PENDING,
@@ -76,7 +76,7 @@ from vafa.i18n.normalize import (
 )
 from vafa.security import sessions
 from vafa.settings import LANGUAGES, Settings
-from vafa.web.forms import form_data
+from vafa.web.forms import form_data, form_upload
 from vafa.web.labels import (
     ENTRY_KIND_LABELS,
     EXPIRE_AT_LABELS,
@@ -427,6 +427,10 @@ def labels_context() -> dict[str, Any]:
 # --- handlers ---------------------------------------------------------------------------
 
 
+# A reward form with its picture: the picture's limit plus room for the fields.
+UPLOAD_BODY_LIMIT = images.MAX_BYTES + 256 * 1024
+
+
 def loyalty_handlers(settings: Settings) -> list[Any]:
     tz = settings.timezone
 
@@ -689,20 +693,34 @@ def loyalty_handlers(settings: Settings) -> list[Any]:
         ranks = {t.rank for t in await tiers.all_tiers(db)}
         try:
             values = parse_reward(data, settings.default_language, ranks, tz)
-        except FormError as exc:
+            upload = await form_upload(request, "image", images.MAX_BYTES)
+            if upload is not None:
+                values["image"] = images.save(upload)
+        except (FormError, images.ImageError) as exc:
+            message = exc.text() if isinstance(exc, FormError) else gettext(exc.args[0])
             return await rewards_page(
-                request, db, exc.text(), 400, data if reward_id is None else None
+                request, db, message, 400, data if reward_id is None else None
             )
         await save_reward(
             db, reward_id=reward_id, values=values, actor_id=request.user.id, ip=ip(request)
         )
         return Redirect("/admin/rewards")
 
-    @post("/rewards", guards=[managers], include_in_schema=False)
+    @post(
+        "/rewards",
+        guards=[managers],
+        include_in_schema=False,
+        request_max_body_size=UPLOAD_BODY_LIMIT,
+    )
     async def reward_create(request: Request[StaffUser, Any, Any], db: DB) -> Response[Any]:
         return await _save_reward(request, db, None)
 
-    @post("/rewards/{reward_id:int}", guards=[managers], include_in_schema=False)
+    @post(
+        "/rewards/{reward_id:int}",
+        guards=[managers],
+        include_in_schema=False,
+        request_max_body_size=UPLOAD_BODY_LIMIT,
+    )
     async def reward_update(
         request: Request[StaffUser, Any, Any], db: DB, reward_id: FromPath[int]
     ) -> Response[Any]:

@@ -9,11 +9,11 @@ import segno
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import Redirect, Template
+from litestar.response import File, Redirect, Template
 from sqlalchemy import select
 
 from customers.models import Customer
-from loyalty import queries, rewards, tiers
+from loyalty import images, queries, rewards, tiers
 from loyalty.models import Reward, Voucher
 from vafa.database import DB
 from vafa.i18n import gettext
@@ -210,4 +210,27 @@ def points_handlers(settings: Settings) -> list[Any]:
             return await voucher_page(db, found, gettext(exc.args[0]), 409)
         return Redirect(f"/vouchers/{found.code}")
 
-    return [home, lots, history, catalogue, reward_detail, redeem, vouchers, voucher, cancel]
+    @get("/media/rewards/{name:str}", opt={"exclude_from_auth": True}, include_in_schema=False)
+    async def reward_image(name: FromPath[str]) -> File:
+        path = images.path_of(name)
+        if path is None:
+            raise NotFoundException()
+        return File(
+            path,
+            media_type=images.MEDIA_TYPES[path.suffix.lstrip(".")],
+            content_disposition_type="inline",
+            headers={"cache-control": "public, max-age=86400"},
+        )
+
+    return [
+        home,
+        lots,
+        history,
+        catalogue,
+        reward_detail,
+        redeem,
+        vouchers,
+        voucher,
+        cancel,
+        reward_image,
+    ]
