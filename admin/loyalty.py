@@ -14,7 +14,6 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -76,7 +75,7 @@ from vafa.i18n.normalize import (
 )
 from vafa.security import sessions
 from vafa.settings import LANGUAGES, Settings
-from vafa.web.forms import form_data, form_upload
+from vafa.web.forms import PathId, form_data, form_upload, query_id, query_page
 from vafa.web.labels import (
     ENTRY_KIND_LABELS,
     EXPIRE_AT_LABELS,
@@ -362,16 +361,6 @@ async def adjust_points(
 # --- reads for the pages ----------------------------------------------------------------
 
 
-def _page(request: Request[Any, Any, Any]) -> int:
-    raw = request.query_params.get("page", "1")
-    return max(1, min(int(raw), 10_000)) if raw.isascii() and raw.isdigit() else 1
-
-
-def _query_id(request: Request[Any, Any, Any], name: str) -> int | None:
-    raw = request.query_params.get(name, "")
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
-
-
 @dataclass(frozen=True)
 class HistoryLine:
     entry: JournalEntry
@@ -602,7 +591,7 @@ def loyalty_handlers(settings: Settings) -> list[Any]:
 
     @post("/rules/{rule_id:int}/active", guards=[managers], include_in_schema=False)
     async def rule_active(
-        request: Request[StaffUser, Any, Any], db: DB, rule_id: FromPath[int]
+        request: Request[StaffUser, Any, Any], db: DB, rule_id: PathId
     ) -> Response[Any]:
         data = await form_data(request)
         await set_rule_active(
@@ -657,7 +646,7 @@ def loyalty_handlers(settings: Settings) -> list[Any]:
 
     @post("/tiers/{tier_id:int}", guards=[managers], include_in_schema=False)
     async def tier_update(
-        request: Request[StaffUser, Any, Any], db: DB, tier_id: FromPath[int]
+        request: Request[StaffUser, Any, Any], db: DB, tier_id: PathId
     ) -> Response[Any]:
         return await _save_tier(request, db, tier_id)
 
@@ -722,7 +711,7 @@ def loyalty_handlers(settings: Settings) -> list[Any]:
         request_max_body_size=UPLOAD_BODY_LIMIT,
     )
     async def reward_update(
-        request: Request[StaffUser, Any, Any], db: DB, reward_id: FromPath[int]
+        request: Request[StaffUser, Any, Any], db: DB, reward_id: PathId
     ) -> Response[Any]:
         return await _save_reward(request, db, reward_id)
 
@@ -735,7 +724,7 @@ def loyalty_handlers(settings: Settings) -> list[Any]:
         status: int = 200,
         code: str = "",
     ) -> Template:
-        number = _page(request)
+        number = query_page(request)
         rows = (
             await db.execute(
                 select(Voucher, Reward, Customer.phone)
@@ -747,7 +736,7 @@ def loyalty_handlers(settings: Settings) -> list[Any]:
             )
         ).all()
         used = None
-        used_id = _query_id(request, "used")
+        used_id = query_id(request, "used")
         if used_id is not None and error is None:
             used = (
                 await db.execute(
@@ -792,7 +781,7 @@ def loyalty_handlers(settings: Settings) -> list[Any]:
         status: int = 200,
         form: dict[str, str] | None = None,
     ) -> Template:
-        number = _page(request)
+        number = query_page(request)
         rows = (
             await db.execute(
                 select(Purchase, Customer.phone)
@@ -805,7 +794,7 @@ def loyalty_handlers(settings: Settings) -> list[Any]:
         notice: dict[str, Any] = {}
         if error is None:
             for name in ("recorded", "duplicate"):
-                found_id = _query_id(request, name)
+                found_id = query_id(request, name)
                 if found_id is not None:
                     found = (
                         await db.execute(
@@ -815,7 +804,7 @@ def loyalty_handlers(settings: Settings) -> list[Any]:
                         )
                     ).first()
                     notice[name] = found
-            refund_id = _query_id(request, "refund")
+            refund_id = query_id(request, "refund")
             if refund_id is not None:
                 notice["refund"] = await db.get(Refund, refund_id)
         return page(
@@ -869,7 +858,7 @@ def loyalty_handlers(settings: Settings) -> list[Any]:
 
     @post("/purchases/{purchase_id:int}/refund", guards=[counter_staff], include_in_schema=False)
     async def purchase_refund(
-        request: Request[StaffUser, Any, Any], db: DB, purchase_id: FromPath[int]
+        request: Request[StaffUser, Any, Any], db: DB, purchase_id: PathId
     ) -> Response[Any]:
         data = await form_data(request)
         try:
@@ -930,7 +919,7 @@ def loyalty_handlers(settings: Settings) -> list[Any]:
         customer = await db.get(Customer, customer_id)
         if customer is None:
             raise NotFoundException()
-        before = _query_id(request, "before")
+        before = query_id(request, "before")
         history, more = await history_lines(db, customer_id, before)
         voucher_rows = (
             await db.execute(
@@ -960,13 +949,13 @@ def loyalty_handlers(settings: Settings) -> list[Any]:
 
     @get("/members/{customer_id:int}", guards=[readers], include_in_schema=False)
     async def member_view(
-        request: Request[StaffUser, Any, Any], db: DB, customer_id: FromPath[int]
+        request: Request[StaffUser, Any, Any], db: DB, customer_id: PathId
     ) -> Template:
         return await member_page(request, db, customer_id)
 
     @post("/members/{customer_id:int}/adjust", guards=[managers], include_in_schema=False)
     async def member_adjust(
-        request: Request[StaffUser, Any, Any], db: DB, customer_id: FromPath[int]
+        request: Request[StaffUser, Any, Any], db: DB, customer_id: PathId
     ) -> Response[Any]:
         if await db.get(Customer, customer_id) is None:
             raise NotFoundException()

@@ -7,7 +7,6 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 
@@ -22,7 +21,7 @@ from vafa.security import ratelimit, sessions
 from vafa.security.guards import require_roles
 from vafa.settings import ROLES, Settings
 from vafa.sms.outbox import masked_body
-from vafa.web.forms import form_data
+from vafa.web.forms import PathId, form_data, query_page
 
 PUBLIC = {"exclude_from_auth": True}
 LOGIN_PER_IP = 30
@@ -32,11 +31,6 @@ PAGE_SIZE = 50
 owners_only = require_roles("owner")
 sms_readers = require_roles("owner", "manager", "agent")
 audit_readers = require_roles("owner", "manager")
-
-
-def _page(request: Request[Any, Any, Any]) -> int:
-    raw = request.query_params.get("page", "1")
-    return max(1, min(int(raw), 10_000)) if raw.isascii() and raw.isdigit() else 1
 
 
 def admin_router(settings: Settings) -> Router:
@@ -124,7 +118,7 @@ def admin_router(settings: Settings) -> Router:
 
     @get("/sms", guards=[sms_readers], include_in_schema=False)
     async def sms_log(request: Request[StaffUser, Any, Any], db: DB) -> Template:
-        page = _page(request)
+        page = query_page(request)
         rows = (
             await db.scalars(
                 select(SmsMessage)
@@ -145,7 +139,7 @@ def admin_router(settings: Settings) -> Router:
 
     @get("/audit", guards=[audit_readers], include_in_schema=False)
     async def audit_log(request: Request[StaffUser, Any, Any], db: DB) -> Template:
-        page = _page(request)
+        page = query_page(request)
         rows = (
             await db.execute(
                 select(AuditLog, StaffUser.username)
@@ -214,7 +208,7 @@ def admin_router(settings: Settings) -> Router:
 
     @post("/staff/{staff_id:int}", guards=[owners_only], include_in_schema=False)
     async def staff_update(
-        request: Request[StaffUser, Any, Any], db: DB, staff_id: FromPath[int]
+        request: Request[StaffUser, Any, Any], db: DB, staff_id: PathId
     ) -> Response[Any]:
         member = await _member(db, staff_id)
         data = await form_data(request)
@@ -233,7 +227,7 @@ def admin_router(settings: Settings) -> Router:
 
     @post("/staff/{staff_id:int}/password", guards=[owners_only], include_in_schema=False)
     async def staff_password(
-        request: Request[StaffUser, Any, Any], db: DB, staff_id: FromPath[int]
+        request: Request[StaffUser, Any, Any], db: DB, staff_id: PathId
     ) -> Response[Any]:
         member = await _member(db, staff_id)
         data = await form_data(request)

@@ -415,7 +415,9 @@ async def take_back(
     accounts = await member_accounts(session, customer_id)
     programme = await programme_account(session)
     existing = await session.scalars(
-        select(JournalEntry).where(JournalEntry.idempotency_key.startswith(f"{key}:"))
+        select(JournalEntry).where(
+            JournalEntry.idempotency_key.startswith(f"{key}:", autoescape=True)
+        )
     )
     done = existing.all()
     if done:  # replay: report what the first run did

@@ -18,7 +18,7 @@ from loyalty.models import Reward, Voucher
 from vafa.database import DB
 from vafa.i18n import gettext
 from vafa.settings import Settings
-from vafa.web.forms import form_data
+from vafa.web.forms import PathId, form_data, query_id
 
 HISTORY_PAGE = 20
 HISTORY_FILTERS = {
@@ -74,8 +74,7 @@ def points_handlers(settings: Settings) -> list[Any]:
     async def history(request: Request[Customer, Any, Any], db: DB) -> Template:
         kind = request.query_params.get("kind", "")
         kinds = HISTORY_FILTERS.get(kind, ())
-        raw_before = request.query_params.get("before", "")
-        before = int(raw_before) if raw_before.isascii() and raw_before.isdigit() else None
+        before = query_id(request, "before")
         entries = await queries.history(
             db, request.user.id, kinds=kinds, before_id=before, limit=HISTORY_PAGE + 1
         )
@@ -127,7 +126,7 @@ def points_handlers(settings: Settings) -> list[Any]:
 
     @get("/rewards/{reward_id:int}", include_in_schema=False)
     async def reward_detail(
-        request: Request[Customer, Any, Any], db: DB, reward_id: FromPath[int]
+        request: Request[Customer, Any, Any], db: DB, reward_id: PathId
     ) -> Template:
         reward = await _reward(db, reward_id, request.user.id)
         summary = await queries.member_summary(db, request.user.id)
@@ -135,7 +134,7 @@ def points_handlers(settings: Settings) -> list[Any]:
 
     @post("/rewards/{reward_id:int}/redeem", include_in_schema=False)
     async def redeem(
-        request: Request[Customer, Any, Any], db: DB, reward_id: FromPath[int]
+        request: Request[Customer, Any, Any], db: DB, reward_id: PathId
     ) -> Response[Any]:
         reward = await _reward(db, reward_id, request.user.id)
         key = (await form_data(request)).get("key", "")[:64]

@@ -231,3 +231,21 @@ async def test_profile_language_sets_the_page_language(client, sessionmaker):
     await post_form(client, "/profile", {"name": "Armen", "language": "hy"})
     page = await client.get("/")
     assert '<html lang="hy" dir="ltr">' in page.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/rewards/99999999999999999999",
+        "/rewards/9223372036854775808",
+        "/rewards/0",
+        "/points/history?before=99999999999999999999999",
+        "/vouchers/" + "Z" * 500,
+        "/admin/members/99999999999999999999",
+    ],
+)
+async def test_huge_or_odd_ids_are_bad_input_not_server_errors(client, sessionmaker, path):
+    await login_customer(client, sessionmaker)
+    response = await client.get(path, follow_redirects=False)
+    assert response.status_code in (200, 302, 400, 404), (path, response.status_code)
+    assert "Traceback" not in response.text

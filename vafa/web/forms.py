@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from litestar import Request
+from litestar.params import Parameter
 
 MAX_FIELD = 4096
 
@@ -36,3 +37,23 @@ def safe_next(value: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc:
         return default
     return value
+
+
+# Database ids a URL may name: a bigger number is refused as bad input (400) by the
+# router, instead of failing inside the database driver.
+MAX_ID = 2**63 - 1
+PathId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
+
+
+def query_id(request: Request[Any, Any, Any], name: str) -> int | None:
+    """A positive id from the query string, or None for anything else."""
+    raw = request.query_params.get(name, "")
+    if raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        return int(raw) or None
+    return None
+
+
+def query_page(request: Request[Any, Any, Any]) -> int:
+    """A page number from 1 to 10,000 (anything else is the first page)."""
+    raw = request.query_params.get("page", "1")
+    return max(1, min(int(raw), 10_000)) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 1
