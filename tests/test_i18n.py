@@ -123,11 +123,31 @@ async def test_persian_pages_have_no_english(client, sessionmaker):
     await post_form(client, "/login", {"phone": "09121234567"})
     pages["verify"] = (await client.get("/login/verify")).text
     await login_customer(client, sessionmaker)
-    for path in ("/", "/profile", "/no-such-page"):
+    for path in (
+        "/",
+        "/profile",
+        "/no-such-page",
+        "/points",
+        "/points/history",
+        "/rewards",
+        "/vouchers",
+    ):
         pages[path] = (await client.get(path)).text
     await make_staff(sessionmaker, "owner", "owner")
     await staff_login(client, "owner")
-    for path in ("/admin/", "/admin/sms", "/admin/staff", "/admin/audit", "/admin/login"):
+    for path in (
+        "/admin/",
+        "/admin/sms",
+        "/admin/staff",
+        "/admin/audit",
+        "/admin/login",
+        "/admin/programme",
+        "/admin/rules",
+        "/admin/tiers",
+        "/admin/purchases",
+        "/admin/vouchers",
+        "/admin/members",
+    ):
         pages[path] = (await client.get(path)).text
     for name, page in pages.items():
         assert '<html lang="fa" dir="rtl">' in page, name
