@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customers.models import Customer
 from loyalty import ledger, rewards, rules, tiers
-from loyalty.models import Lot, MemberTier
+from loyalty.models import OPEN, Lot, MemberTier
 from loyalty.programme import JALALI_ZONES, get_programme, local_day
 from vafa.database import utcnow
 from vafa.i18n import N_, translate
@@ -38,7 +38,7 @@ async def send_expiry_reminders(session: AsyncSession, settings: Settings) -> in
             select(Lot)
             .where(
                 Lot.available.is_(True),
-                Lot.remaining > 0,
+                OPEN,
                 Lot.reminded_at.is_(None),
                 Lot.expires_at > now,
                 Lot.expires_at <= now + timedelta(days=programme.reminder_days),

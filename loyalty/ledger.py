@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loyalty.models import (
     DEBT,
     MEMBER_KINDS,
+    OPEN,
     PENDING,
     PROGRAMME,
     WALLET,
@@ -196,9 +197,14 @@ async def _once(session: AsyncSession, key: str, kind: str, customer_id: int | N
         return existing
 
 
-def _spend_order():  # type: ignore[no-untyped-def]
-    # Soonest expiry first; points that never expire last; then oldest first.
-    return (Lot.expires_at.is_(None), Lot.expires_at, Lot.id)
+DRAW_BATCH = 32
+
+
+def _take(session: AsyncSession, lot: Lot, left: int, entry_id: int) -> int:
+    take = min(lot.remaining, left)
+    lot.remaining -= take
+    session.add(Allocation(entry_id=entry_id, lot_id=lot.id, amount=take))
+    return left - take
 
 
 async def _draw(
@@ -209,28 +215,33 @@ async def _draw(
     entry_id: int,
     first_lot: int | None = None,
 ) -> None:
-    """Record which available lots `amount` came from."""
-    lots = (
-        await session.scalars(
-            select(Lot)
-            .where(Lot.customer_id == customer_id, Lot.available.is_(True), Lot.remaining > 0)
-            .order_by(*_spend_order())
-            .with_for_update()
-        )
-    ).all()
-    if first_lot is not None:
-        lots = sorted(lots, key=lambda lot: lot.id != first_lot)
+    """Record which available lots `amount` came from: `first_lot` if given, then the
+    soonest expiry first (never-expiring points last). Lots are read a few at a time
+    through the open-lots index, so a long history costs nothing here."""
     left = amount
-    for lot in lots:
-        if left == 0:
-            break
-        take = min(lot.remaining, left)
-        lot.remaining -= take
-        session.add(Allocation(entry_id=entry_id, lot_id=lot.id, amount=take))
-        left -= take
-    if left:
-        raise LedgerError(f"lots of member {customer_id} hold less than the wallet balance")
-    await session.flush()
+    if first_lot is not None:
+        lot = await session.get(Lot, first_lot, with_for_update=True)
+        if lot is not None and lot.available and lot.remaining:
+            left = _take(session, lot, left, entry_id)
+            await session.flush()
+    while left:
+        lots = (
+            await session.scalars(
+                select(Lot)
+                .where(Lot.customer_id == customer_id, Lot.available.is_(True), OPEN)
+                .order_by(Lot.expires_at.asc().nulls_last(), Lot.id)
+                .limit(DRAW_BATCH)
+                .with_for_update()
+            )
+        ).all()
+        if not lots:
+            raise LedgerError(f"lots of member {customer_id} hold less than the wallet balance")
+        for lot in lots:
+            left = _take(session, lot, left, entry_id)
+            if not left:
+                break
+        # Emptied lots leave the open-lots index, so the next batch starts after them.
+        await session.flush()
 
 
 async def earn(
@@ -414,12 +425,10 @@ async def take_back(
     customer_id = lot.customer_id
     accounts = await member_accounts(session, customer_id)
     programme = await programme_account(session)
-    existing = await session.scalars(
-        select(JournalEntry).where(
-            JournalEntry.idempotency_key.startswith(f"{key}:", autoescape=True)
-        )
-    )
-    done = existing.all()
+    parts = [f"{key}:{part}" for part in ("pending", "wallet", "debt")]
+    done = (
+        await session.scalars(select(JournalEntry).where(JournalEntry.idempotency_key.in_(parts)))
+    ).all()
     if done:  # replay: report what the first run did
         taken = sum(e.amount for e in done if e.debit_account_id != accounts.debt)
         debt = sum(e.amount for e in done if e.debit_account_id == accounts.debt)
@@ -534,7 +543,7 @@ async def expire_due(session: AsyncSession, *, now: datetime | None = None) -> i
     lots = (
         await session.scalars(
             select(Lot)
-            .where(Lot.available.is_(True), Lot.remaining > 0, Lot.expires_at <= now)
+            .where(Lot.available.is_(True), OPEN, Lot.expires_at <= now)
             .order_by(Lot.id)
             .limit(1000)
             .with_for_update(skip_locked=True)

@@ -110,10 +110,29 @@ class Lot(Base):
 
     __table_args__ = (
         CheckConstraint("remaining >= 0 AND remaining <= points", name="remaining"),
-        Index("ix_loyalty_lots_spend", "customer_id", "available", "expires_at"),
+        # Only lots that still hold points are ever looked up by member or by expiry;
+        # spent and expired lots (most of a long history) stay out of these indexes.
+        Index(
+            "ix_loyalty_lots_open",
+            "customer_id",
+            "available",
+            "expires_at",
+            sqlite_where=text("remaining > 0"),
+            postgresql_where=text("remaining > 0"),
+        ),
+        Index(
+            "ix_loyalty_lots_expiring",
+            "expires_at",
+            sqlite_where=text("remaining > 0"),
+            postgresql_where=text("remaining > 0"),
+        ),
         Index("ix_loyalty_lots_due", "available", "available_at"),
-        Index("ix_loyalty_lots_expiry", "expires_at"),
     )
+
+
+# `remaining > 0` written as SQL text, not a bound parameter, so that both engines
+# can use the partial indexes above.
+OPEN = text("loyalty_lots.remaining > 0")
 
 
 class Allocation(Base):

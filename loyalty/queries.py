@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty import ledger
-from loyalty.models import Account, JournalEntry, Lot
+from loyalty.models import OPEN, Account, JournalEntry, Lot
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ async def _first(
 ) -> Upcoming | None:  # type: ignore[no-untyped-def]
     at = await session.scalar(
         select(func.min(column)).where(
-            Lot.customer_id == customer_id, Lot.available.is_(available), Lot.remaining > 0
+            Lot.customer_id == customer_id, Lot.available.is_(available), OPEN
         )
     )
     if at is None:
@@ -42,7 +42,7 @@ async def _first(
         select(func.coalesce(func.sum(Lot.remaining), 0)).where(
             Lot.customer_id == customer_id,
             Lot.available.is_(available),
-            Lot.remaining > 0,
+            OPEN,
             column == at,
         )
     )
@@ -66,7 +66,7 @@ async def lots(session: AsyncSession, customer_id: int) -> list[Lot]:
         (
             await session.scalars(
                 select(Lot)
-                .where(Lot.customer_id == customer_id, Lot.remaining > 0)
+                .where(Lot.customer_id == customer_id, OPEN)
                 .order_by(Lot.available.desc(), Lot.expires_at.is_(None), Lot.expires_at, Lot.id)
             )
         ).all()

@@ -254,3 +254,16 @@ async def test_admin_sms_log_masks_login_codes(client, sessionmaker):
     assert page.status_code == 200
     assert code not in page.text and "••••••" in page.text
     assert "۰۹۱۲ ۱۲۳ ۴۵۶۷" in page.text
+
+
+async def test_housekeeping_purges_old_rate_events(sessionmaker):
+    from vafa.models import RateEvent
+    from vafa.worker import housekeeping
+
+    async with sessionmaker() as s, s.begin():
+        s.add(RateEvent(bucket="otp_ip", key="a", at=utcnow() - timedelta(days=2)))
+        s.add(RateEvent(bucket="otp_ip", key="b", at=utcnow()))
+    await housekeeping(sessionmaker)
+    async with sessionmaker() as s:
+        keys = (await s.scalars(select(RateEvent.key))).all()
+    assert keys == ["b"]

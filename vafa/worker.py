@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vafa.security import ratelimit
@@ -37,6 +38,9 @@ async def scheduled_jobs(
 async def housekeeping(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     async with sessionmaker() as session, session.begin():
         await ratelimit.purge(session)
+        if session.get_bind().dialect.name == "sqlite":
+            # Keeps the query planner's statistics fresh (SQLite never gathers them alone).
+            await session.execute(text("PRAGMA optimize"))
 
 
 async def run_worker(

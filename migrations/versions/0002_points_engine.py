@@ -228,8 +228,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('loyalty_lots', schema=None) as batch_op:
         batch_op.create_index('ix_loyalty_lots_due', ['available', 'available_at'], unique=False)
-        batch_op.create_index('ix_loyalty_lots_expiry', ['expires_at'], unique=False)
-        batch_op.create_index('ix_loyalty_lots_spend', ['customer_id', 'available', 'expires_at'], unique=False)
+        batch_op.create_index('ix_loyalty_lots_expiring', ['expires_at'], unique=False, sqlite_where=sa.text('remaining > 0'), postgresql_where=sa.text('remaining > 0'))
+        batch_op.create_index('ix_loyalty_lots_open', ['customer_id', 'available', 'expires_at'], unique=False, sqlite_where=sa.text('remaining > 0'), postgresql_where=sa.text('remaining > 0'))
 
     op.create_table('loyalty_rule_awards',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -314,8 +314,8 @@ def downgrade() -> None:
 
     op.drop_table('loyalty_rule_awards')
     with op.batch_alter_table('loyalty_lots', schema=None) as batch_op:
-        batch_op.drop_index('ix_loyalty_lots_spend')
-        batch_op.drop_index('ix_loyalty_lots_expiry')
+        batch_op.drop_index('ix_loyalty_lots_open', sqlite_where=sa.text('remaining > 0'), postgresql_where=sa.text('remaining > 0'))
+        batch_op.drop_index('ix_loyalty_lots_expiring', sqlite_where=sa.text('remaining > 0'), postgresql_where=sa.text('remaining > 0'))
         batch_op.drop_index('ix_loyalty_lots_due')
 
     op.drop_table('loyalty_lots')
