@@ -6,6 +6,7 @@ migrations, so every run also proves they work on that engine.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import threading
@@ -17,6 +18,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import admin.models  # noqa: F401
@@ -99,12 +101,23 @@ async def engine(migrated: str) -> AsyncIterator[AsyncEngine]:
 async def sessionmaker(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Every test starts from empty tables."""
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    async with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                await conn.execute(text(f"DELETE FROM {name}"))
+    for attempt in range(5):
+        try:
+            async with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    await conn.execute(
+                        text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+                    )
+                else:
+                    for name in tables:
+                        await conn.execute(text(f"DELETE FROM {name}"))
+            break
+        except DBAPIError as exc:
+            # A browser test's live server runs its worker meanwhile; PostgreSQL may
+            # pick the emptying transaction as a deadlock victim. Try again.
+            if "deadlock" not in str(exc) or attempt == 4:
+                raise
+            await asyncio.sleep(0.2)
     yield make_sessionmaker(engine)
 
 
