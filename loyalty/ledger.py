@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -433,6 +434,7 @@ async def take_back(
         taken = sum(e.amount for e in done if e.debit_account_id != accounts.debt)
         debt = sum(e.amount for e in done if e.debit_account_id == accounts.debt)
         return TakeBack(taken=taken, debt=debt, forgiven=points - taken - debt)
+    await lock_member(session, customer_id)  # accounts before lots, as everywhere
     await session.refresh(lot, with_for_update=True)
     taken = 0
     if not lot.available and lot.remaining:
@@ -498,20 +500,52 @@ async def take_back(
     return TakeBack(taken=taken, debt=debt, forgiven=short - debt)
 
 
+async def lock_member(session: AsyncSession, customer_id: int) -> MemberAccounts:
+    """Lock a member's accounts, in id order (wallet, pending, debt).
+
+    Every transaction that touches a member's points takes these row locks before it
+    locks any of their lots (a spend's conditional UPDATE of the wallet does the
+    same), so a worker expiring lots and a member redeeming never wait on each other
+    in opposite orders."""
+    accounts = await member_accounts(session, customer_id)
+    await session.execute(
+        select(Account.id)
+        .where(Account.customer_id == customer_id)
+        .order_by(Account.id)
+        .with_for_update()
+    )
+    return accounts
+
+
+async def _due_lots(session: AsyncSession, condition: Any) -> list[Lot]:
+    """Lots matching `condition`, each returned locked after its member's accounts,
+    and still matching (another worker may have got there first)."""
+    candidates = (
+        await session.execute(
+            select(Lot.id, Lot.customer_id).where(condition).order_by(Lot.id).limit(1000)
+        )
+    ).all()
+    ready = []
+    for lot_id, customer_id in candidates:
+        await lock_member(session, customer_id)
+        lot = await session.scalar(
+            select(Lot)
+            .where(Lot.id == lot_id, condition)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if lot is not None:
+            ready.append(lot)
+    return ready
+
+
 async def release_due(session: AsyncSession, *, now: datetime | None = None) -> int:
     """Pending lots whose time has come become spendable."""
     now = now or utcnow()
-    lots = (
-        await session.scalars(
-            select(Lot)
-            .where(Lot.available.is_(False), Lot.available_at <= now)
-            .order_by(Lot.id)
-            .limit(1000)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    lots = await _due_lots(session, and_(Lot.available.is_(False), Lot.available_at <= now))
     for lot in lots:
         accounts = await member_accounts(session, lot.customer_id)
+        lot.available = True
         if lot.remaining:
             entry = await _move(
                 session,
@@ -526,11 +560,8 @@ async def release_due(session: AsyncSession, *, now: datetime | None = None) -> 
                 memo=None,
                 created_by="system",
             )
-            lot.available = True
             await session.flush()
             await _repay_debt(session, accounts, lot.customer_id, trigger=entry.id)
-        else:
-            lot.available = True
     await session.flush()
     return len(lots)
 
@@ -540,15 +571,7 @@ async def expire_due(session: AsyncSession, *, now: datetime | None = None) -> i
     Running it twice changes nothing: an expired lot has nothing left."""
     now = now or utcnow()
     programme = await programme_account(session)
-    lots = (
-        await session.scalars(
-            select(Lot)
-            .where(Lot.available.is_(True), OPEN, Lot.expires_at <= now)
-            .order_by(Lot.id)
-            .limit(1000)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    lots = await _due_lots(session, and_(Lot.available.is_(True), OPEN, Lot.expires_at <= now))
     for lot in lots:
         accounts = await member_accounts(session, lot.customer_id)
         used = lot.points - lot.remaining
