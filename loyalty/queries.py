@@ -28,25 +28,37 @@ class Summary:
     next_expiry: Upcoming | None
 
 
-async def _first(
-    session: AsyncSession, customer_id: int, *, available: bool, column
-) -> Upcoming | None:  # type: ignore[no-untyped-def]
+async def _next_expiry(session: AsyncSession, customer_id: int) -> Upcoming | None:
+    # Served by the open-lots index: (customer_id, available, expires_at) WHERE open.
     at = await session.scalar(
-        select(func.min(column)).where(
-            Lot.customer_id == customer_id, Lot.available.is_(available), OPEN
+        select(func.min(Lot.expires_at)).where(
+            Lot.customer_id == customer_id, Lot.available.is_(True), OPEN
         )
     )
     if at is None:
         return None
     points = await session.scalar(
         select(func.coalesce(func.sum(Lot.remaining), 0)).where(
-            Lot.customer_id == customer_id,
-            Lot.available.is_(available),
-            OPEN,
-            column == at,
+            Lot.customer_id == customer_id, Lot.available.is_(True), OPEN, Lot.expires_at == at
         )
     )
     return Upcoming(points=int(points or 0), at=at)
+
+
+async def _next_arrival(session: AsyncSession, customer_id: int) -> Upcoming | None:
+    # A member has only the few lots of their pending window; reading them through the
+    # open-lots index beats a min() the planner might serve from the club-wide index.
+    rows = (
+        await session.execute(
+            select(Lot.available_at, Lot.remaining).where(
+                Lot.customer_id == customer_id, Lot.available.is_(False), OPEN
+            )
+        )
+    ).all()
+    if not rows:
+        return None
+    at = min(row[0] for row in rows)
+    return Upcoming(points=sum(row[1] for row in rows if row[0] == at), at=at)
 
 
 async def member_summary(session: AsyncSession, customer_id: int) -> Summary:
@@ -55,8 +67,8 @@ async def member_summary(session: AsyncSession, customer_id: int) -> Summary:
         available=balances["wallet"],
         pending=balances["pending"],
         debt=-balances["debt"],
-        next_arrival=await _first(session, customer_id, available=False, column=Lot.available_at),
-        next_expiry=await _first(session, customer_id, available=True, column=Lot.expires_at),
+        next_arrival=await _next_arrival(session, customer_id),
+        next_expiry=await _next_expiry(session, customer_id),
     )
 
 
