@@ -57,7 +57,12 @@ def build_environment(
     def example_birthday() -> str:
         return format_short_date(date(1991, 8, 3), lang())
 
+    def bdi(text: str | None) -> Markup:
+        # Names in another script keep their own direction inside a sentence.
+        return Markup("<bdi>{}</bdi>").format(text or "")
+
     env.globals.update(
+        bdi=bdi,
         lang=lang,
         now=utcnow,
         example_birthday=example_birthday,
