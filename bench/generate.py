@@ -32,7 +32,6 @@ import random
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -135,20 +134,7 @@ def settings_for(url: str) -> Settings:
 
 
 def run_migrations(url: str) -> None:
-    """Alembic's env runs its own event loop: keep it on a thread of its own."""
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            migrate.upgrade(settings_for(url))
-        except BaseException as exc:  # re-raised below
-            errors.append(exc)
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
+    migrate.upgrade_in_thread(settings_for(url))
 
 
 # --- the simulation -----------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -73,20 +72,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 @pytest.fixture(scope="session")
 def migrated(database_url: str) -> str:
-    # Alembic's env runs its own event loop: keep it off the test loop's thread.
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            migrate.upgrade(make_settings(database_url))
-        except BaseException as exc:  # re-raised below
-            errors.append(exc)
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
+    migrate.upgrade_in_thread(make_settings(database_url))
     return database_url
 
 

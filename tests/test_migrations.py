@@ -63,11 +63,7 @@ async def test_upgrade_from_the_first_release_keeps_members(migrated, tmp_path):
         url = migrated.rsplit("/", 1)[0] + "/vafa_upgrade"
 
     def run(revision: str) -> None:
-        import threading
-
-        thread = threading.Thread(target=migrate.upgrade, args=(make_settings(url), revision))
-        thread.start()
-        thread.join()
+        migrate.upgrade_in_thread(make_settings(url), revision)
 
     run("0001")
     engine = create_engine(url)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from alembic import command
 from alembic.config import Config
 
@@ -22,3 +24,21 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
 
 def current(settings: Settings) -> None:
     command.current(alembic_config(settings), verbose=True)
+
+
+def upgrade_in_thread(settings: Settings, revision: str = "head") -> None:
+    """`upgrade` from code that may already run an event loop: Alembic's env runs its
+    own loop, so it gets a thread of its own. Errors are raised here."""
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            upgrade(settings, revision)
+        except BaseException as exc:  # re-raised below, in the caller's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
