@@ -130,9 +130,7 @@ def demo(customers: int) -> None:
             fh.write(f"{created[0]}\n{created[1]}\n")
     if CREDENTIALS_FILE.exists():
         username, password = CREDENTIALS_FILE.read_text().split("\n")[:2]
-        click.echo(
-            f"Demo staff login: http://<host>/admin/login  user: {username}  password: {password}"
-        )
+        click.echo(f"Demo staff login (at /admin/login): user {username}, password {password}")
 
 
 @main.group()
