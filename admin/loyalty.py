@@ -8,7 +8,6 @@ service function, and render or redirect.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -51,11 +50,7 @@ from admin.service import audit
 from customers.models import Customer
 from loyalty import images, ledger, purchases, queries, rewards, rules, tiers
 from loyalty.models import (
-    DEBT,
-    PENDING,
     RULE_KINDS,
-    WALLET,
-    Account,
     EarnRule,
     JournalEntry,
     Programme,
@@ -359,39 +354,6 @@ async def adjust_points(
 
 
 # --- reads for the pages ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HistoryLine:
-    entry: JournalEntry
-    change: int  # + or - on the member's usable points; 0 for moves between their accounts
-    owed: bool  # a debt recorded after a return
-
-
-async def history_lines(
-    session: AsyncSession, customer_id: int, before_id: int | None
-) -> tuple[list[HistoryLine], int | None]:
-    """A page of the member's history and the id to continue before (or None)."""
-    entries = await queries.history(
-        session, customer_id, before_id=before_id, limit=HISTORY_SIZE + 1
-    )
-    kinds = dict(
-        (
-            await session.execute(
-                select(Account.id, Account.kind).where(Account.customer_id == customer_id)
-            )
-        ).all()
-    )
-    usable = {i for i, kind in kinds.items() if kind in (WALLET, PENDING)}
-    lines = []
-    for entry in entries[:HISTORY_SIZE]:
-        change = (entry.amount if entry.credit_account_id in usable else 0) - (
-            entry.amount if entry.debit_account_id in usable else 0
-        )
-        owed = kinds.get(entry.debit_account_id) == DEBT
-        lines.append(HistoryLine(entry, change, owed))
-    more = entries[HISTORY_SIZE - 1].id if len(entries) > HISTORY_SIZE else None
-    return lines, more
 
 
 def labels_context() -> dict[str, Any]:
@@ -920,7 +882,7 @@ def loyalty_handlers(settings: Settings) -> list[Any]:
         if customer is None:
             raise NotFoundException()
         before = query_id(request, "before")
-        history, more = await history_lines(db, customer_id, before)
+        history, more = await queries.history(db, customer_id, before_id=before, limit=HISTORY_SIZE)
         voucher_rows = (
             await db.execute(
                 select(Voucher, Reward)

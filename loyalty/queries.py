@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty import ledger
-from loyalty.models import OPEN, Account, JournalEntry, Lot
+from loyalty.models import DEBT, OPEN, PENDING, WALLET, Account, JournalEntry, Lot
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,13 @@ async def lots(session: AsyncSession, customer_id: int) -> list[Lot]:
     )
 
 
+@dataclass(frozen=True)
+class HistoryLine:
+    entry: JournalEntry
+    change: int  # + or - on the member's usable points; 0 for moves between their accounts
+    owed: bool  # a debt recorded after a return
+
+
 async def history(
     session: AsyncSession,
     customer_id: int,
@@ -92,18 +99,30 @@ async def history(
     kinds: tuple[str, ...] = (),
     before_id: int | None = None,
     limit: int = 20,
-) -> list[JournalEntry]:
-    """Newest first, keyset-paginated by entry id (constant cost on any page)."""
+) -> tuple[list[HistoryLine], int | None]:
+    """A page of the member's history, newest first, keyset-paginated by entry id
+    (constant cost on any page), and the id to continue before (or None)."""
     query = select(JournalEntry).where(JournalEntry.customer_id == customer_id)
     if kinds:
         query = query.where(JournalEntry.kind.in_(kinds))
     if before_id is not None:
         query = query.where(JournalEntry.id < before_id)
-    return list((await session.scalars(query.order_by(JournalEntry.id.desc()).limit(limit))).all())
-
-
-async def member_account_ids(session: AsyncSession, customer_id: int) -> set[int]:
-    """The member's own accounts: entries crediting them add points, others take."""
-    return set(
-        (await session.scalars(select(Account.id).where(Account.customer_id == customer_id))).all()
+    entries = (await session.scalars(query.order_by(JournalEntry.id.desc()).limit(limit + 1))).all()
+    accounts = dict(
+        (
+            await session.execute(
+                select(Account.id, Account.kind).where(Account.customer_id == customer_id)
+            )
+        ).all()
     )
+    usable = {i for i, kind in accounts.items() if kind in (WALLET, PENDING)}
+    lines = [
+        HistoryLine(
+            entry,
+            (entry.amount if entry.credit_account_id in usable else 0)
+            - (entry.amount if entry.debit_account_id in usable else 0),
+            accounts.get(entry.debit_account_id) == DEBT,
+        )
+        for entry in entries[:limit]
+    ]
+    return lines, entries[limit - 1].id if len(entries) > limit else None

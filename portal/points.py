@@ -75,18 +75,16 @@ def points_handlers(settings: Settings) -> list[Any]:
         kind = request.query_params.get("kind", "")
         kinds = HISTORY_FILTERS.get(kind, ())
         before = query_id(request, "before")
-        entries = await queries.history(
-            db, request.user.id, kinds=kinds, before_id=before, limit=HISTORY_PAGE + 1
+        lines, more = await queries.history(
+            db, request.user.id, kinds=kinds, before_id=before, limit=HISTORY_PAGE
         )
-        accounts = await queries.member_account_ids(db, request.user.id)
         return Template(
             "portal/points/history.html",
             context={
-                "entries": entries[:HISTORY_PAGE],
-                "more": entries[HISTORY_PAGE - 1].id if len(entries) > HISTORY_PAGE else None,
+                "lines": lines,
+                "more": more,
                 "kind": kind if kind in HISTORY_FILTERS else "",
                 "filters": list(HISTORY_FILTERS),
-                "incoming": accounts,
             },
         )
 

@@ -174,3 +174,20 @@ async def test_two_hundred_simultaneous_redemptions(client, sessionmaker, migrat
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+async def test_history_shows_points_arriving_as_no_gain_and_a_spend_as_a_loss(client, sessionmaker):
+    await login_customer(client, sessionmaker)
+    await give(sessionmaker, 300, key="later", available_at=utcnow() + timedelta(days=1))
+    async with sessionmaker() as s, s.begin():
+        await ledger.release_due(s, now=utcnow() + timedelta(days=2))
+    async with sessionmaker() as s, s.begin():
+        await ledger.spend(s, customer_id=await member_id(sessionmaker), points=40, key="tea")
+    page = (await client.get("/points/history")).text
+    amounts = re.findall(r'<div class="fw-bold ([a-z-]+)" dir="ltr">([+−]?)([۰-۹٬]+)</div>', page)
+    # Newest first: the spend, the points arriving, the earning.
+    assert amounts == [
+        ("text-danger", "−", "۴۰"),
+        ("text-secondary", "", "۳۰۰"),
+        ("text-success", "+", "۳۰۰"),
+    ]

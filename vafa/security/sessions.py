@@ -15,7 +15,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.security.jwt import JWTCookieAuth, Token
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vafa.database import open_session, utcnow
@@ -169,15 +169,3 @@ async def revoke_all(session: AsyncSession, *, audience: str, subject_id: int) -
         .values(revoked_at=utcnow())
     )
     return result.rowcount or 0
-
-
-async def active_count(session: AsyncSession, *, audience: str, subject_id: int) -> int:
-    rows = await session.scalars(
-        select(AuthSession.id).where(
-            AuthSession.audience == audience,
-            AuthSession.subject_id == subject_id,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > utcnow(),
-        )
-    )
-    return len(rows.all())
