@@ -1,55 +1,73 @@
-"""The staff web: login, home, staff management (owners), SMS log, audit log."""
+"""The staff front: login, dashboard, staff accounts (owners), SMS log, audit log, and
+the layout and menu in which the domains' admin controllers are mounted behind the
+staff login."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
-from litestar import Request, Response, Router, get, post
+from litestar import Controller, Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
-from sqlalchemy import func, select
+from litestar.security.jwt import JWTCookieAuth, Token
 
-from admin import service
-from admin.loyalty import loyalty_handlers
-from admin.models import AuditLog, StaffUser
-from customers.models import Customer
-from vafa.database import DB
+from admin import queries, services
+from vafa.database import COMMIT_REFUSALS, DB
+from vafa.domain import NavEntry
+from vafa.errors import UserError
 from vafa.i18n import N_, gettext
-from vafa.models import SmsMessage
+from vafa.models import StaffUser
+from vafa.permissions import Permission, Role, requires
 from vafa.security import ratelimit, sessions
-from vafa.security.guards import require_roles
-from vafa.settings import ROLES, Settings
-from vafa.sms.outbox import masked_body
+from vafa.settings import Settings
+from vafa.web.actors import staff_actor
+from vafa.web.deps import AppSettings
 from vafa.web.forms import PathId, form_data, query_page
 
 PUBLIC = {"exclude_from_auth": True}
 LOGIN_PER_IP = 30
 LOGIN_WINDOW = timedelta(minutes=10)
-PAGE_SIZE = 50
 
-owners_only = require_roles("owner")
-sms_readers = require_roles("owner", "manager", "agent")
-audit_readers = require_roles("owner", "manager")
+Staff = Request[StaffUser, Any, Any]
+
+# The admin's own menu entries; the domains add theirs (see `vafa.domain.NavEntry`).
+NAV = (
+    NavEntry("/admin/", N_("Dashboard"), order=0),
+    NavEntry("/admin/sms", N_("SMS log"), Permission.SMS_READ, 80),
+    NavEntry("/admin/audit", N_("Audit log"), Permission.AUDIT_READ, 81),
+    NavEntry("/admin/staff", N_("Staff"), Permission.STAFF_MANAGE, 82),
+)
 
 
-def admin_router(settings: Settings) -> Router:
+@cache
+def staff_auth(settings: Settings) -> tuple[sessions.Audience, JWTCookieAuth[Any, Token]]:
     audience = sessions.audiences(settings)["staff"]
-    auth = sessions.make_auth(settings, audience, StaffUser)
+    return audience, sessions.make_auth(settings, audience, StaffUser)
 
-    def login_page(error: str | None = None, status: int = 200, username: str = "") -> Template:
-        return Template(
-            "admin/login.html",
-            context={"error": error, "username": username[:64]},
-            status_code=status,
-        )
 
-    @get("/login", opt=PUBLIC, include_in_schema=False)
-    async def login_form() -> Template:
+def login_page(error: str | None = None, status: int = 200, username: str = "") -> Template:
+    return Template(
+        "admin/login.html",
+        context={"error": error, "username": username[:64]},
+        status_code=status,
+    )
+
+
+class AuthController(Controller):
+    include_in_schema = False
+
+    @get("/login", opt=PUBLIC)
+    async def form(self) -> Template:
         return login_page()
 
-    @post("/login", opt=PUBLIC, include_in_schema=False)
-    async def login_submit(request: Request[Any, Any, Any], db: DB) -> Response[Any]:
+    # A wrong password still counts toward the lockout: the refusal is committed.
+    @post("/login", opt={**PUBLIC, COMMIT_REFUSALS: True})
+    async def submit(
+        self, request: Request[Any, Any, Any], db: DB, settings: AppSettings
+    ) -> Response[Any]:
         data = await form_data(request)
         username, password = data.get("username", ""), data.get("password", "")
         ip = sessions.client_ip(request, settings)
@@ -59,8 +77,10 @@ def admin_router(settings: Settings) -> Router:
             return login_page(
                 gettext(N_("Too many attempts. Please wait a little and try again.")), 429, username
             )
-        login = await service.authenticate(db, username=username, password=password[:256])
-        if login.result is service.LoginResult.LOCKED:
+        login = await services.authenticate(
+            db, username=username, password=password[:256], address=ip
+        )
+        if login.result is services.LoginResult.LOCKED:
             return login_page(
                 gettext(N_("Too many wrong passwords. Please wait a little and try again.")),
                 429,
@@ -68,6 +88,7 @@ def admin_router(settings: Settings) -> Router:
             )
         if login.staff is None:
             return login_page(gettext(N_("Wrong username or password.")), 400, username)
+        audience, auth = staff_auth(settings)
         cookie = await sessions.start(
             db,
             auth=auth,
@@ -76,187 +97,142 @@ def admin_router(settings: Settings) -> Router:
             connection=request,
             settings=settings,
         )
-        await service.audit(
-            db,
-            actor_id=login.staff.id,
-            action="staff.login",
-            object_type="staff",
-            object_id=login.staff.id,
-            ip=ip,
-        )
         response = Redirect("/admin/")
         response.set_cookie(cookie)
         return response
 
-    @post("/logout", include_in_schema=False)
-    async def logout(request: Request[StaffUser, Any, Any], db: DB) -> Response[Any]:
+    @post("/logout")
+    async def logout(self, request: Staff, db: DB, settings: AppSettings) -> Response[Any]:
         await sessions.revoke(db, request.auth.jti)
         response = Redirect("/admin/login")
-        response.set_cookie(sessions.clear_cookie(audience, settings))
+        response.set_cookie(sessions.clear_cookie(staff_auth(settings)[0], settings))
         return response
 
-    @get("/", include_in_schema=False)
-    async def home(request: Request[StaffUser, Any, Any], db: DB) -> Template:
-        customers = await db.scalar(select(func.count()).select_from(Customer))
-        waiting = await db.scalar(
-            select(func.count())
-            .select_from(SmsMessage)
-            .where(SmsMessage.status.in_(("pending", "sending")))
-        )
-        failed = await db.scalar(
-            select(func.count()).select_from(SmsMessage).where(SmsMessage.status == "failed")
-        )
+
+class DashboardController(Controller):
+    include_in_schema = False
+
+    @get("/")
+    async def home(self, request: Staff, db: DB) -> Template:
+        found = await queries.dashboard(db)
         return Template(
             "admin/home.html",
             context={
                 "staff": request.user,
-                "customers": customers or 0,
-                "sms_waiting": waiting or 0,
-                "sms_failed": failed or 0,
+                "customers": found.customers,
+                "sms_waiting": found.sms_waiting,
+                "sms_failed": found.sms_failed,
             },
         )
 
-    @get("/sms", guards=[sms_readers], include_in_schema=False)
-    async def sms_log(request: Request[StaffUser, Any, Any], db: DB) -> Template:
-        page = query_page(request)
-        rows = (
-            await db.scalars(
-                select(SmsMessage)
-                .order_by(SmsMessage.id.desc())
-                .offset((page - 1) * PAGE_SIZE)
-                .limit(PAGE_SIZE + 1)
-            )
-        ).all()
+    @get("/sms", guards=[requires(Permission.SMS_READ)])
+    async def sms_log(self, request: Staff, db: DB) -> Template:
+        found = await queries.sms_log(db, query_page(request))
         return Template(
             "admin/sms.html",
             context={
                 "staff": request.user,
-                "messages": [(m, masked_body(m)) for m in rows[:PAGE_SIZE]],
-                "page": page,
-                "has_next": len(rows) > PAGE_SIZE,
+                "messages": found.rows,
+                "page": found.number,
+                "has_next": found.has_next,
             },
         )
 
-    @get("/audit", guards=[audit_readers], include_in_schema=False)
-    async def audit_log(request: Request[StaffUser, Any, Any], db: DB) -> Template:
-        page = query_page(request)
-        rows = (
-            await db.execute(
-                select(AuditLog, StaffUser.username)
-                .outerjoin(StaffUser, StaffUser.id == AuditLog.actor_id)
-                .order_by(AuditLog.id.desc())
-                .offset((page - 1) * PAGE_SIZE)
-                .limit(PAGE_SIZE + 1)
-            )
-        ).all()
+    @get("/audit", guards=[requires(Permission.AUDIT_READ)])
+    async def audit_log(self, request: Staff, db: DB) -> Template:
+        found = await queries.audit_log(db, query_page(request))
         return Template(
             "admin/audit.html",
             context={
                 "staff": request.user,
-                "entries": rows[:PAGE_SIZE],
-                "page": page,
-                "has_next": len(rows) > PAGE_SIZE,
+                "entries": found.rows,
+                "page": found.number,
+                "has_next": found.has_next,
             },
         )
 
-    async def staff_page(
-        request: Request[StaffUser, Any, Any],
-        db: DB,
-        error: str | None = None,
-        status: int = 200,
-        form: dict[str, str] | None = None,
+
+class StaffController(Controller):
+    path = "/staff"
+    include_in_schema = False
+    guards = [requires(Permission.STAFF_MANAGE)]
+
+    async def show(
+        self, request: Staff, db: DB, error: UserError | None = None, form: Any = None
     ) -> Template:
-        members = (await db.scalars(select(StaffUser).order_by(StaffUser.username))).all()
         return Template(
             "admin/staff.html",
             context={
                 "staff": request.user,
-                "members": members,
-                "roles": ROLES,
-                "error": error,
+                "members": await queries.staff_list(db),
+                "roles": list(Role),
+                "error": error.text() if error else None,
                 "form": form or {},
             },
-            status_code=status,
+            status_code=error.status if error else 200,
         )
 
-    @get("/staff", guards=[owners_only], include_in_schema=False)
-    async def staff_list(request: Request[StaffUser, Any, Any], db: DB) -> Template:
-        return await staff_page(request, db)
+    @get("/")
+    async def view(self, request: Staff, db: DB) -> Template:
+        return await self.show(request, db)
 
-    @post("/staff", guards=[owners_only], include_in_schema=False)
-    async def staff_create(request: Request[StaffUser, Any, Any], db: DB) -> Response[Any]:
+    @post("/")
+    async def create(self, request: Staff, db: DB) -> Response[Any]:
         data = await form_data(request)
         try:
-            await service.create_staff(
+            await services.create_staff(
                 db,
                 username=data.get("username", ""),
                 password=data.get("password", ""),
                 role=data.get("role", ""),
-                actor_id=request.user.id,
-                ip=sessions.client_ip(request, settings),
+                actor=staff_actor(request),
             )
-        except service.StaffError as exc:
+        except UserError as error:
             data.pop("password", None)
-            return await staff_page(request, db, gettext(exc.args[0]), 400, data)
+            return await self.show(request, db, error, data)
         return Redirect("/admin/staff")
 
-    async def _member(db: DB, staff_id: int) -> StaffUser:
-        member = await db.get(StaffUser, staff_id, with_for_update=True)
+    async def _member(self, db: DB, staff_id: int) -> StaffUser:
+        member = await queries.staff_member(db, staff_id)
         if member is None:
             raise NotFoundException()
         return member
 
-    @post("/staff/{staff_id:int}", guards=[owners_only], include_in_schema=False)
-    async def staff_update(
-        request: Request[StaffUser, Any, Any], db: DB, staff_id: PathId
-    ) -> Response[Any]:
-        member = await _member(db, staff_id)
+    @post("/{staff_id:int}")
+    async def update(self, request: Staff, db: DB, staff_id: PathId) -> Response[Any]:
+        member = await self._member(db, staff_id)
         data = await form_data(request)
         try:
-            await service.update_staff(
+            await services.update_staff(
                 db,
                 staff=member,
                 role=data.get("role", ""),
                 active=data.get("active") == "on",
-                actor_id=request.user.id,
-                ip=sessions.client_ip(request, settings),
+                actor=staff_actor(request),
             )
-        except service.StaffError as exc:
-            return await staff_page(request, db, gettext(exc.args[0]), 400)
+        except UserError as error:
+            return await self.show(request, db, error)
         return Redirect("/admin/staff")
 
-    @post("/staff/{staff_id:int}/password", guards=[owners_only], include_in_schema=False)
-    async def staff_password(
-        request: Request[StaffUser, Any, Any], db: DB, staff_id: PathId
-    ) -> Response[Any]:
-        member = await _member(db, staff_id)
+    @post("/{staff_id:int}/password")
+    async def password(self, request: Staff, db: DB, staff_id: PathId) -> Response[Any]:
+        member = await self._member(db, staff_id)
         data = await form_data(request)
         try:
-            await service.set_password(
-                db,
-                staff=member,
-                password=data.get("password", ""),
-                actor_id=request.user.id,
-                ip=sessions.client_ip(request, settings),
+            await services.set_password(
+                db, staff=member, password=data.get("password", ""), actor=staff_actor(request)
             )
-        except service.StaffError as exc:
-            return await staff_page(request, db, gettext(exc.args[0]), 400)
+        except UserError as error:
+            return await self.show(request, db, error)
         return Redirect("/admin/staff")
 
+
+def admin_router(settings: Settings, controllers: Sequence[type]) -> Router:
+    """The staff site under `/admin`: this front's pages and the domains' admin
+    controllers, behind the staff login."""
+    _, auth = staff_auth(settings)
     return Router(
         path="/admin",
-        route_handlers=[
-            login_form,
-            login_submit,
-            logout,
-            home,
-            sms_log,
-            audit_log,
-            staff_list,
-            staff_create,
-            staff_update,
-            staff_password,
-            *loyalty_handlers(settings),
-        ],
+        route_handlers=[AuthController, DashboardController, StaffController, *controllers],
         middleware=[auth.middleware],
     )

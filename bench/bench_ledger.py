@@ -38,10 +38,10 @@ from bench import generate as gen
 from customers.models import Customer
 from loyalty import ledger, queries
 from loyalty.models import WALLET, Account, JournalEntry, Lot
-from vafa.app import create_app
 from vafa.database import create_engine, make_sessionmaker, open_session, utcnow
 from vafa.models import AuthSession
 from vafa.security import sessions
+from vafa.server.app import create_app
 
 FULL = {"members": 100_000, "entries": 1_000_000, "small_entries": 10_000, "ops": 500}
 QUICK = {"members": 2_000, "entries": 20_000, "small_entries": 200, "ops": 100}

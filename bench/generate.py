@@ -43,13 +43,14 @@ from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-import admin.models  # noqa: F401  (register every table, as migrations/env.py does)
-import vafa.models  # noqa: F401
 from customers.models import Customer
 from loyalty.models import DEBT, PENDING, PROGRAMME, WALLET, Account, Allocation, JournalEntry, Lot
 from vafa import migrate
 from vafa.database import create_engine, make_sessionmaker, utcnow
+from vafa.server import composition
 from vafa.settings import ROOT, Settings
+
+composition()  # every domain's tables, as migrations/env.py does
 
 # Bump when the shape of generated data changes: cached databases are keyed by it.
 GENERATOR_VERSION = 1

@@ -7,6 +7,7 @@ import re
 import secrets
 from pathlib import Path
 
+from vafa.errors import UserError
 from vafa.i18n import N_
 from vafa.settings import VAR_DIR
 
@@ -14,10 +15,6 @@ MAX_BYTES = 2 * 1024 * 1024
 MEDIA_DIR = VAR_DIR / "media" / "rewards"
 NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg|webp)$", re.ASCII)
 MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
-
-
-class ImageError(ValueError):
-    """`args[0]` is an untranslated message for the person at the form."""
 
 
 def kind_of(data: bytes) -> str | None:
@@ -30,13 +27,19 @@ def kind_of(data: bytes) -> str | None:
     return None
 
 
-def save(data: bytes, directory: Path | None = None) -> str:
-    """Store an uploaded picture; returns its new name."""
+def check(data: bytes) -> str:
+    """The picture's type, or a refusal."""
     if len(data) > MAX_BYTES:
-        raise ImageError(N_("The picture is too large (at most 2 MB)."))
+        raise UserError(N_("The picture is too large (at most 2 MB)."))
     kind = kind_of(data)
     if kind is None:
-        raise ImageError(N_("The picture must be a PNG, JPEG or WebP image."))
+        raise UserError(N_("The picture must be a PNG, JPEG or WebP image."))
+    return kind
+
+
+def save(data: bytes, directory: Path | None = None) -> str:
+    """Store an uploaded picture; returns its new name."""
+    kind = check(data)
     directory = directory or MEDIA_DIR
     directory.mkdir(parents=True, exist_ok=True)
     name = f"{secrets.token_hex(16)}.{kind}"

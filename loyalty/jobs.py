@@ -4,25 +4,24 @@ birthday bonuses given. Every job is safe to run twice or on several workers."""
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from datetime import timedelta
 
 import jdatetime
 from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers.models import Customer
-from loyalty import ledger, rewards, rules, tiers
-from loyalty.models import OPEN, Lot, MemberTier
-from loyalty.programme import JALALI_ZONES, get_programme, local_day
+from loyalty import keys, ledger, rewards, rules, tiers
+from loyalty.models import OPEN, Lot, MemberTier, RuleKind
+from loyalty.programme import get_programme
+from vafa.calendar import JALALI_ZONES, local_day
 from vafa.database import utcnow
+from vafa.domain import Job
 from vafa.i18n import N_, translate
 from vafa.i18n.formatting import format_date, format_number
 from vafa.settings import Settings
 from vafa.sms import outbox
-
-log = logging.getLogger("vafa.loyalty")
 
 EXPIRY_REMINDER = N_("%(points)s of your %(club)s points expire on %(date)s. Use them before then.")
 REVIEW_EVERY = timedelta(days=1)
@@ -101,7 +100,7 @@ async def birthday_bonuses(session: AsyncSession, settings: Settings) -> int:
     """The birthday bonus in the member's birthday month: the Solar Hijri month for a
     club in Iran. Once a year per member (the key carries the year)."""
     now = utcnow()
-    if not await rules.active_rules(session, "birthday", now):
+    if not await rules.active_rules(session, RuleKind.BIRTHDAY, now):
         return 0
     today = local_day(now, settings.timezone)
     jalali = settings.timezone in JALALI_ZONES
@@ -130,31 +129,20 @@ async def birthday_bonuses(session: AsyncSession, settings: Settings) -> int:
                 given += bool(
                     await rules.award_bonus(
                         session,
-                        kind="birthday",
+                        kind=RuleKind.BIRTHDAY,
                         customer_id=customer_id,
-                        key=f"birthday:{customer_id}:{year}",
+                        key=keys.birthday(customer_id, year),
                         tz=settings.timezone,
                     )
                 )
     return given
 
 
-async def run(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-    """One pass of every job, each in its own transaction."""
-    steps = (
-        ("release", lambda s: ledger.release_due(s)),
-        ("expire", lambda s: ledger.expire_due(s)),
-        ("vouchers", lambda s: rewards.expire_due(s)),
-        ("reminders", lambda s: send_expiry_reminders(s, settings)),
-        ("tiers", lambda s: review_tiers(s, settings)),
-    )
-    for name, step in steps:
-        async with sessionmaker() as session, session.begin():
-            done = await step(session)
-        if done:
-            log.info("loyalty %s: %s", name, done)
-
-
-async def run_daily(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-    async with sessionmaker() as session, session.begin():
-        await birthday_bonuses(session, settings)
+JOBS = (
+    Job("loyalty.release", lambda s, _: ledger.release_due(s)),
+    Job("loyalty.expire", lambda s, _: ledger.expire_due(s)),
+    Job("loyalty.vouchers", lambda s, _: rewards.expire_due(s)),
+    Job("loyalty.reminders", send_expiry_reminders),
+    Job("loyalty.tiers", review_tiers),
+    Job("loyalty.birthdays", birthday_bonuses, daily=True),
+)

@@ -13,7 +13,7 @@ waits for); `verify` derives it from the journal.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loyalty import keys
 from loyalty.models import (
     DEBT,
     MEMBER_KINDS,
@@ -309,8 +310,11 @@ async def spend(
     counter_account: int | None = None,
     memo: str | None = None,
     created_by: str = "system",
+    then: Callable[[JournalEntry], Awaitable[None]] | None = None,
 ) -> JournalEntry:
-    """Take available points from the wallet, or raise InsufficientPoints."""
+    """Take available points from the wallet, or raise InsufficientPoints. `then` runs
+    inside the same savepoint after a first (not a repeated) spend: what it writes
+    stands or falls with the spend, and an exception from it undoes both."""
     accounts = await member_accounts(session, customer_id)
     counter = counter_account or await programme_account(session)
 
@@ -329,6 +333,8 @@ async def spend(
             created_by=created_by,
         )
         await _draw(session, customer_id=customer_id, amount=points, entry_id=entry.id)
+        if then is not None:
+            await then(entry)
         return entry
 
     return await _once(session, key, kind, customer_id, work)
@@ -394,7 +400,7 @@ async def _repay_debt(
         credit=accounts.debt,
         guarded=(accounts.wallet,),
         customer_id=customer_id,
-        key=f"debt-repay:{trigger}",
+        key=keys.debt_repayment(trigger),
         cause=Cause("debt"),
         memo="debt repayment",
         created_by="system",
@@ -447,7 +453,7 @@ async def take_back(
             credit=programme,
             guarded=(accounts.pending,),
             customer_id=customer_id,
-            key=f"{key}:pending",
+            key=keys.part(key, PENDING),
             cause=cause,
             memo=None,
             created_by=created_by,
@@ -466,7 +472,7 @@ async def take_back(
             credit=programme,
             guarded=(accounts.wallet,),
             customer_id=customer_id,
-            key=f"{key}:wallet",
+            key=keys.part(key, WALLET),
             cause=cause,
             memo=None,
             created_by=created_by,
@@ -490,7 +496,7 @@ async def take_back(
             credit=programme,
             guarded=(),
             customer_id=customer_id,
-            key=f"{key}:debt",
+            key=keys.part(key, DEBT),
             cause=cause,
             memo="owed after a return",
             created_by=created_by,
@@ -555,7 +561,7 @@ async def release_due(session: AsyncSession, *, now: datetime | None = None) -> 
                 credit=accounts.wallet,
                 guarded=(accounts.pending,),
                 customer_id=lot.customer_id,
-                key=f"release:{lot.id}",
+                key=keys.release(lot.id),
                 cause=Cause("lot", lot.id),
                 memo=None,
                 created_by="system",
@@ -583,7 +589,7 @@ async def expire_due(session: AsyncSession, *, now: datetime | None = None) -> i
             credit=programme,
             guarded=(accounts.wallet,),
             customer_id=lot.customer_id,
-            key=f"expire:{lot.id}:{used}",
+            key=keys.expiry(lot.id, used),
             cause=Cause("lot", lot.id),
             memo=None,
             created_by="system",

@@ -6,6 +6,7 @@ except the cached balances and lot remainders, which `vafa ledger verify` re-der
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -22,16 +23,65 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vafa.database import Base, UTCDateTime, utcnow
+from vafa.database import Base, UTCDateTime, one_of, utcnow
 from vafa.models import BigId
 
-# Account kinds. A member has a wallet (spendable), a pending account (points not yet
-# available) and a debt account (points owed after a return, never below zero
-# elsewhere). The programme issues and takes back points; partners come later.
-PROGRAMME, WALLET, PENDING, DEBT, PARTNER = "programme", "wallet", "pending", "debt", "partner"
+
+class AccountKind(StrEnum):
+    """A member has a wallet (spendable), a pending account (points not yet available)
+    and a debt account (points owed after a return). The programme issues and takes
+    back points; partners come later."""
+
+    PROGRAMME = "programme"
+    WALLET = "wallet"
+    PENDING = "pending"
+    DEBT = "debt"
+    PARTNER = "partner"
+
+
+PROGRAMME, WALLET, PENDING, DEBT, PARTNER = AccountKind
 MEMBER_KINDS = (WALLET, PENDING, DEBT)
 
-ENTRY_KINDS = ("earn", "redeem", "expire", "reverse", "adjust", "transfer")
+
+class EntryKind(StrEnum):
+    EARN = "earn"
+    REDEEM = "redeem"
+    EXPIRE = "expire"
+    REVERSE = "reverse"
+    ADJUST = "adjust"
+    TRANSFER = "transfer"
+
+
+class RuleKind(StrEnum):
+    SPEND = "spend"
+    SIGNUP = "signup"
+    BIRTHDAY = "birthday"
+    PROFILE = "profile"
+    REFERRAL = "referral"
+    SURVEY = "survey"
+    MANUAL = "manual"
+
+
+class VoucherStatus(StrEnum):
+    ISSUED = "issued"
+    USED = "used"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class ExpireAt(StrEnum):
+    DAY = "day"
+    MONTH = "month"
+
+
+class ReturnPolicy(StrEnum):
+    DEBT = "debt"  # a debt, paid first from future points
+    FORGIVE = "forgive"
+
+
+class TierWindow(StrEnum):
+    ROLLING = "rolling"
+    CALENDAR = "calendar"
 
 
 class Account(Base):
@@ -83,9 +133,7 @@ class JournalEntry(Base):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount"),
         CheckConstraint("debit_account_id != credit_account_id", name="accounts"),
-        CheckConstraint(
-            "kind IN ('earn', 'redeem', 'expire', 'reverse', 'adjust', 'transfer')", name="kind"
-        ),
+        one_of("kind", EntryKind),
         Index("ix_loyalty_journal_member", "customer_id", "id"),
         Index("ix_loyalty_journal_debit", "debit_account_id"),
         Index("ix_loyalty_journal_credit", "credit_account_id"),
@@ -163,13 +211,10 @@ class Programme(Base):
     tier_grace_days: Mapped[int] = mapped_column(Integer, default=30)
 
     __table_args__ = (
-        CheckConstraint("expire_at IN ('day', 'month')", name="expire_at"),
-        CheckConstraint("return_policy IN ('debt', 'forgive')", name="return_policy"),
-        CheckConstraint("tier_window IN ('rolling', 'calendar')", name="tier_window"),
+        one_of("expire_at", ExpireAt),
+        one_of("return_policy", ReturnPolicy),
+        one_of("tier_window", TierWindow),
     )
-
-
-RULE_KINDS = ("spend", "signup", "birthday", "profile", "referral", "survey", "manual")
 
 
 class EarnRule(Base):
@@ -197,10 +242,7 @@ class EarnRule(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('spend', 'signup', 'birthday', 'profile', 'referral', 'survey', 'manual')",
-            name="kind",
-        ),
+        one_of("kind", RuleKind),
         CheckConstraint("budget IS NULL OR budget_used <= budget", name="budget"),
         CheckConstraint("rials_per_point IS NULL OR rials_per_point > 0", name="rate"),
         CheckConstraint("multiplier_percent >= 0 AND pending_days >= 0", name="numbers"),
@@ -333,7 +375,12 @@ class Voucher(Base):
     used_by: Mapped[int | None] = mapped_column(BigId)  # staff id
 
     __table_args__ = (
-        CheckConstraint("status IN ('issued', 'used', 'cancelled', 'expired')", name="status"),
+        one_of("status", VoucherStatus),
         Index("ix_loyalty_vouchers_member", "customer_id", "reward_id", "status"),
         Index("ix_loyalty_vouchers_due", "status", "expires_at"),
     )
+
+    @property
+    def is_open(self) -> bool:
+        """Issued and not yet past its last day: it can still be used or cancelled."""
+        return self.status == VoucherStatus.ISSUED and self.expires_at > utcnow()

@@ -1,7 +1,7 @@
 """Purchases earn points; returns take them back in proportion.
 
-Recording a purchase is one service call (the admin form now, a partner API later);
-a receipt number can earn only once.
+Recording a purchase is one service call (the counter's form, the demo, a partner API
+later); a receipt number can earn only once.
 """
 
 from __future__ import annotations
@@ -12,20 +12,20 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customers import service as customers
-from loyalty import ledger, rules, tiers
-from loyalty.models import JournalEntry, Lot, Purchase, Refund
+from customers import services as customers
+from customers.models import Customer
+from loyalty import keys, ledger, rules, tiers
+from loyalty.models import JournalEntry, Lot, Purchase, Refund, RuleKind
 from loyalty.programme import get_programme
+from vafa import audit
+from vafa.actor import Actor
 from vafa.database import utcnow
+from vafa.errors import UserError
 from vafa.i18n import N_
 from vafa.i18n.normalize import fold
 
 MAX_AMOUNT = 10**15  # Rials; beyond any real receipt
 MAX_CATEGORIES = 20
-
-
-class PurchaseError(ValueError):
-    """`args[0]` is an untranslated message for the person at the form."""
 
 
 @dataclass(frozen=True)
@@ -37,38 +37,42 @@ class Recorded:
 def clean_receipt(raw: str) -> str:
     receipt = fold(raw)
     if not receipt or len(receipt) > 64:
-        raise PurchaseError(N_("Enter the receipt number (up to 64 characters)."))
+        raise UserError(N_("Enter the receipt number (up to 64 characters)."))
     return receipt
 
 
 def clean_categories(raw: list[str]) -> list[str]:
     categories = sorted({fold(c)[:40] for c in raw if fold(c)})
     if len(categories) > MAX_CATEGORIES:
-        raise PurchaseError(N_("Too many categories."))
+        raise UserError(N_("Too many categories."))
     return categories
 
 
 async def record_purchase(
     session: AsyncSession,
     *,
+    actor: Actor,
     phone: str,
     amount: int,
     categories: list[str],
     receipt_number: str,
-    recorded_by: str,
     tz: str,
     language: str = "fa",
 ) -> Recorded:
+    """A purchase earns under the spend rules; the buyer becomes a member if new. The
+    same receipt sent again is the same purchase; a receipt already used for another
+    purchase is refused before anything is written."""
     if not 0 < amount <= MAX_AMOUNT:
-        raise PurchaseError(N_("The amount must be a positive number of Rials."))
+        raise UserError(N_("The amount must be a positive number of Rials."))
     receipt = clean_receipt(receipt_number)
     categories = clean_categories(categories)
     existing = await session.scalar(select(Purchase).where(Purchase.receipt_number == receipt))
-    customer, _ = await customers.get_or_create(session, phone=phone, language=language)
     if existing is not None:
-        if existing.customer_id == customer.id and existing.amount == amount:
+        owner = await session.get(Customer, existing.customer_id)
+        if owner is not None and owner.phone == phone and existing.amount == amount:
             return Recorded(existing, duplicate=True)
-        raise PurchaseError(N_("This receipt number was already recorded for another purchase."))
+        raise UserError(N_("This receipt number was already recorded for another purchase."))
+    customer, _ = await customers.get_or_create(session, phone=phone, language=language)
     try:
         async with session.begin_nested():
             purchase = Purchase(
@@ -76,7 +80,7 @@ async def record_purchase(
                 receipt_number=receipt,
                 amount=amount,
                 categories=categories,
-                recorded_by=recorded_by,
+                recorded_by=actor.label,
                 created_at=utcnow(),
             )
             session.add(purchase)
@@ -88,7 +92,7 @@ async def record_purchase(
     tier = await tiers.current_tier(session, customer.id)
     now = utcnow()
     total = 0
-    for rule in await rules.active_rules(session, "spend", now):
+    for rule in await rules.active_rules(session, RuleKind.SPEND, now):
         points = rules.spend_points(rule, amount=amount, categories=categories, tier=tier)
         if points <= 0:
             continue
@@ -97,20 +101,27 @@ async def record_purchase(
             rule=rule,
             customer_id=customer.id,
             points=points,
-            key=f"purchase:{purchase.id}",
+            key=keys.purchase(purchase.id),
             cause=ledger.Cause("purchase", purchase.id),
             tz=tz,
-            created_by=recorded_by,
+            created_by=actor.label,
             now=now,
         )
         total += entry.amount if entry is not None else 0
     purchase.points = total
-    await session.flush()
     if customer.referred_by_id is not None:
         await _referral_bonus(
             session, customer_id=customer.id, referrer_id=customer.referred_by_id, tz=tz
         )
     await tiers.review(session, customer.id, tz=tz, now=now)
+    await audit.record(
+        session,
+        actor=actor,
+        action="purchase.record",
+        object_type="purchase",
+        object_id=purchase.id,
+        details={"receipt": purchase.receipt_number, "amount": amount, "points": total},
+    )
     return Recorded(purchase, duplicate=False)
 
 
@@ -126,9 +137,9 @@ async def _referral_bonus(
     for member, side in ((referrer_id, "referrer"), (customer_id, "friend")):
         await rules.award_bonus(
             session,
-            kind="referral",
+            kind=RuleKind.REFERRAL,
             customer_id=member,
-            key=f"referral:{customer_id}:{side}",
+            key=keys.referral(customer_id, side),
             tz=tz,
         )
 
@@ -151,22 +162,24 @@ async def purchase_lots(session: AsyncSession, purchase: Purchase) -> list[Lot]:
 async def record_refund(
     session: AsyncSession,
     *,
+    actor: Actor,
     purchase_id: int,
     amount: int,
     key: str,
-    recorded_by: str,
 ) -> Refund:
-    """A full or partial return. Points come back in proportion to the money; those
-    already spent follow the programme's policy (a debt, or let go), recorded here."""
+    """A full or partial return; the same form (`key`) sent twice records it once.
+    Points come back in proportion to the money; those already spent follow the
+    programme's policy (a debt, or let go), recorded here."""
+    key = keys.refund(actor, purchase_id, key)
     existing = await session.scalar(select(Refund).where(Refund.key == key))
     if existing is not None:
         return existing
     purchase = await session.get(Purchase, purchase_id, with_for_update=True)
     if purchase is None:
-        raise PurchaseError(N_("This purchase does not exist."))
+        raise UserError(N_("This purchase does not exist."), status=404)
     await session.refresh(purchase)
     if amount <= 0 or purchase.refunded_amount + amount > purchase.amount:
-        raise PurchaseError(N_("The refund cannot be more than what is left of the purchase."))
+        raise UserError(N_("The refund cannot be more than what is left of the purchase."))
     # Cumulative rounding: several partial refunds never take more than the purchase gave.
     target = purchase.points * (purchase.refunded_amount + amount) // purchase.amount
     points = target - purchase.points_taken_back
@@ -187,9 +200,9 @@ async def record_refund(
             lot=lot,
             points=share,
             policy=policy,
-            key=f"{key}:{lot.id}",
+            key=keys.refund_lot(key, lot.id),
             cause=ledger.Cause("refund", purchase.id),
-            created_by=recorded_by,
+            created_by=actor.label,
         )
         taken, debt, forgiven = taken + result.taken, debt + result.debt, forgiven + result.forgiven
         left -= share
@@ -204,9 +217,17 @@ async def record_refund(
         debt=debt,
         forgiven=forgiven,
         policy=policy,
-        recorded_by=recorded_by,
+        recorded_by=actor.label,
         created_at=utcnow(),
     )
     session.add(refund)
     await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="purchase.refund",
+        object_type="purchase",
+        object_id=purchase.id,
+        details={"amount": amount, "points": points},
+    )
     return refund

@@ -3,14 +3,34 @@ home page costs the same at ten entries or a million (indexed lookups only)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loyalty import ledger
-from loyalty.models import DEBT, OPEN, PENDING, WALLET, Account, JournalEntry, Lot
+from customers.models import Customer
+from loyalty import ledger, rewards, tiers
+from loyalty.models import (
+    DEBT,
+    OPEN,
+    PENDING,
+    WALLET,
+    Account,
+    EarnRule,
+    JournalEntry,
+    Lot,
+    Purchase,
+    Refund,
+    Reward,
+    Voucher,
+    VoucherStatus,
+)
+from vafa.errors import NotFound
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -126,3 +146,180 @@ async def history(
         for entry in entries[:limit]
     ]
     return lines, entries[limit - 1].id if len(entries) > limit else None
+
+
+# --- the member's pages ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Home:
+    summary: Summary
+    standing: tiers.Standing
+    affordable: list[Reward]  # a few rewards the member can take now
+
+
+async def home(session: AsyncSession, customer_id: int) -> Home:
+    summary = await member_summary(session, customer_id)
+    standing = await tiers.standing(session, customer_id)
+    rank = standing.tier.rank if standing.tier else 0
+    catalogue = await rewards.catalogue(session, tier_rank=rank)
+    return Home(summary, standing, [r for r in catalogue if r.cost <= summary.available][:3])
+
+
+async def tier_rank(session: AsyncSession, customer_id: int) -> int:
+    tier = await tiers.current_tier(session, customer_id)
+    return tier.rank if tier else 0
+
+
+async def member_catalogue(session: AsyncSession, customer_id: int) -> list[Reward]:
+    return await rewards.catalogue(session, tier_rank=await tier_rank(session, customer_id))
+
+
+async def member_reward(session: AsyncSession, customer_id: int, reward_id: int) -> Reward:
+    """A reward this member may see; any other is simply not found."""
+    reward = await session.get(Reward, reward_id)
+    if reward is None or not rewards.visible_to(reward, await tier_rank(session, customer_id)):
+        raise NotFound()
+    return reward
+
+
+async def member_voucher(session: AsyncSession, customer_id: int, code: str) -> Voucher:
+    """Only the member's own vouchers: someone else's code is simply not found."""
+    voucher = await session.scalar(
+        select(Voucher).where(
+            Voucher.code == rewards.normalize_code(code), Voucher.customer_id == customer_id
+        )
+    )
+    if voucher is None:
+        raise NotFound()
+    return voucher
+
+
+async def member_vouchers(
+    session: AsyncSession, customer_id: int, limit: int = 50
+) -> list[tuple[Voucher, Reward]]:
+    rows = await session.execute(
+        select(Voucher, Reward)
+        .join(Reward, Reward.id == Voucher.reward_id)
+        .where(Voucher.customer_id == customer_id)
+        .order_by(Voucher.id.desc())
+        .limit(limit)
+    )
+    return [(voucher, reward) for voucher, reward in rows.all()]
+
+
+async def reward(session: AsyncSession, reward_id: int) -> Reward:
+    found = await session.get(Reward, reward_id)
+    if found is None:
+        raise NotFound()
+    return found
+
+
+# --- staff pages -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    rows: list[T]
+    number: int
+    has_next: bool
+
+
+def _page(rows: Sequence[T], number: int, size: int) -> Page[T]:
+    return Page(list(rows[:size]), number, len(rows) > size)
+
+
+async def all_rules(session: AsyncSession) -> list[EarnRule]:
+    return list((await session.scalars(select(EarnRule).order_by(EarnRule.id.desc()))).all())
+
+
+async def all_rewards(session: AsyncSession) -> list[Reward]:
+    return list((await session.scalars(select(Reward).order_by(Reward.id.desc()))).all())
+
+
+def _vouchers() -> Select[tuple[Voucher, Reward, str]]:
+    return (
+        select(Voucher, Reward, Customer.phone)
+        .join(Reward, Reward.id == Voucher.reward_id)
+        .join(Customer, Customer.id == Voucher.customer_id)
+    )
+
+
+async def vouchers_page(
+    session: AsyncSession, number: int, size: int
+) -> Page[Row[tuple[Voucher, Reward, str]]]:
+    rows = await session.execute(
+        _vouchers().order_by(Voucher.id.desc()).offset((number - 1) * size).limit(size + 1)
+    )
+    return _page(rows.all(), number, size)
+
+
+async def used_voucher(
+    session: AsyncSession, voucher_id: int
+) -> Row[tuple[Voucher, Reward, str]] | None:
+    rows = await session.execute(
+        _vouchers().where(Voucher.id == voucher_id, Voucher.status == VoucherStatus.USED)
+    )
+    return rows.first()
+
+
+def _purchases() -> Select[tuple[Purchase, str]]:
+    return select(Purchase, Customer.phone).join(Customer, Customer.id == Purchase.customer_id)
+
+
+async def purchases_page(
+    session: AsyncSession, number: int, size: int
+) -> Page[Row[tuple[Purchase, str]]]:
+    rows = await session.execute(
+        _purchases().order_by(Purchase.id.desc()).offset((number - 1) * size).limit(size + 1)
+    )
+    return _page(rows.all(), number, size)
+
+
+async def purchase(session: AsyncSession, purchase_id: int) -> Row[tuple[Purchase, str]] | None:
+    return (await session.execute(_purchases().where(Purchase.id == purchase_id))).first()
+
+
+async def refund(session: AsyncSession, refund_id: int) -> Refund | None:
+    return await session.get(Refund, refund_id)
+
+
+async def member_id_by_phone(session: AsyncSession, phone: str) -> int | None:
+    return await session.scalar(select(Customer.id).where(Customer.phone == phone))
+
+
+async def recent_members(session: AsyncSession, limit: int = 20) -> list[Customer]:
+    return list(
+        (await session.scalars(select(Customer).order_by(Customer.id.desc()).limit(limit))).all()
+    )
+
+
+@dataclass(frozen=True)
+class Wallet:
+    """Everything the staff member page shows about one member's points."""
+
+    customer: Customer
+    summary: Summary
+    standing: tiers.Standing
+    lots: list[Lot]
+    history: list[HistoryLine]
+    more: int | None
+    vouchers: list[tuple[Voucher, Reward]]
+
+
+async def wallet(
+    session: AsyncSession, customer_id: int, *, before_id: int | None, size: int
+) -> Wallet:
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound()
+    lines, more = await history(session, customer_id, before_id=before_id, limit=size)
+    return Wallet(
+        customer=customer,
+        summary=await member_summary(session, customer_id),
+        standing=await tiers.standing(session, customer_id),
+        lots=await lots(session, customer_id),
+        history=lines,
+        more=more,
+        vouchers=await member_vouchers(session, customer_id, size),
+    )

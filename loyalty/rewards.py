@@ -12,20 +12,21 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loyalty import ledger
-from loyalty.models import JournalEntry, Reward, Voucher
-from loyalty.programme import local_day, start_of_day
+from loyalty import keys, ledger
+from loyalty.models import JournalEntry, Reward, Voucher, VoucherStatus
 from loyalty.tiers import current_tier
+from vafa import audit
+from vafa.actor import SYSTEM, Actor
+from vafa.calendar import end_of_range, local_day
 from vafa.database import utcnow
+from vafa.errors import UserError
 from vafa.i18n import N_
+from vafa.i18n.normalize import to_ascii_digits
 
 # No 0/O, 1/I/L: codes are read aloud and typed at a till.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
-
-
-class RedeemError(Exception):
-    """`args[0]` is an untranslated message for the member."""
+TAKEN = (VoucherStatus.ISSUED, VoucherStatus.USED)
 
 
 def new_code() -> str:
@@ -33,8 +34,6 @@ def new_code() -> str:
 
 
 def normalize_code(raw: str) -> str:
-    from vafa.i18n.normalize import to_ascii_digits
-
     return "".join(ch for ch in to_ascii_digits(raw).upper() if ch.isascii() and ch.isalnum())[:16]
 
 
@@ -59,6 +58,12 @@ def is_open(reward: Reward, now: datetime) -> bool:
     )
 
 
+def visible_to(reward: Reward, tier_rank: int) -> bool:
+    """May a member of this tier see (and so take) the reward? The one place this rule
+    lives: the catalogue, the reward page and redemption all ask it."""
+    return reward.active and (reward.min_tier_rank is None or reward.min_tier_rank <= tier_rank)
+
+
 async def catalogue(session: AsyncSession, *, tier_rank: int) -> list[Reward]:
     """Rewards a member of this tier can see now, cheapest first."""
     now = utcnow()
@@ -76,83 +81,96 @@ async def catalogue(session: AsyncSession, *, tier_rank: int) -> list[Reward]:
 
 
 async def redeem(
-    session: AsyncSession, *, customer_id: int, reward_id: int, key: str, tz: str
+    session: AsyncSession, *, actor: Actor, customer_id: int, reward_id: int, key: str, tz: str
 ) -> Voucher:
-    """Spend points on a reward. The same key returns the first voucher."""
-    key = f"redeem:{customer_id}:{key}"
-    existing = await session.scalar(
-        select(Voucher)
-        .join(JournalEntry, JournalEntry.id == Voucher.entry_id)
-        .where(JournalEntry.idempotency_key == key)
-    )
-    if existing is not None:
-        return existing
+    """Spend points on a reward. The same key from the same asker returns the first
+    voucher. A refusal leaves nothing behind: the voucher is issued inside the spend's
+    savepoint, so a failed check undoes the spend."""
     reward = await session.get(Reward, reward_id)
-    now = utcnow()
-    if reward is None or not reward.active or not is_open(reward, now):
-        raise RedeemError(N_("This reward is not available."))
-    if reward.min_tier_rank is not None:
-        tier = await current_tier(session, customer_id)
-        if (tier.rank if tier else 0) < reward.min_tier_rank:
-            raise RedeemError(N_("This reward is for a higher membership level."))
+    if reward is None:
+        raise UserError(N_("This reward is not available."), status=409)
+    issued: list[Voucher] = []
+
+    async def issue(entry: JournalEntry) -> None:
+        # After the spend: the wallet row's lock orders this member's redemptions, so
+        # the limit check below sees every earlier one.
+        now = utcnow()
+        if not is_open(reward, now):
+            raise UserError(N_("This reward is not available."), status=409)
+        if reward.min_tier_rank is not None:
+            tier = await current_tier(session, customer_id)
+            if not visible_to(reward, tier.rank if tier else 0):
+                raise UserError(N_("This reward is for a higher membership level."), status=409)
+        if reward.per_member_limit is not None:
+            taken = await session.scalar(
+                select(func.count())
+                .select_from(Voucher)
+                .where(
+                    Voucher.customer_id == customer_id,
+                    Voucher.reward_id == reward.id,
+                    Voucher.status.in_(TAKEN),
+                )
+            )
+            if (taken or 0) >= reward.per_member_limit:
+                raise UserError(
+                    N_("You have already taken this reward as many times as allowed."), status=409
+                )
+        if reward.stock is not None:
+            result = await session.execute(
+                update(Reward)
+                .where(Reward.id == reward.id, Reward.stock > 0)
+                .values(stock=Reward.stock - 1)
+            )
+            if result.rowcount != 1:
+                raise UserError(N_("This reward has run out."), status=409)
+        last_day = local_day(now, tz) + timedelta(days=reward.voucher_days)
+        voucher = Voucher(
+            code=new_code(),
+            reward_id=reward.id,
+            customer_id=customer_id,
+            entry_id=entry.id,
+            points=reward.cost,
+            status=VoucherStatus.ISSUED,
+            created_at=now,
+            expires_at=end_of_range(last_day, tz),
+        )
+        session.add(voucher)
+        await session.flush()
+        issued.append(voucher)
+
     try:
-        # First the points: the wallet row's lock orders this member's redemptions,
-        # so the limit check below sees every earlier one.
         entry = await ledger.spend(
             session,
             customer_id=customer_id,
             points=reward.cost,
-            key=key,
+            key=keys.redemption(actor, key),
             cause=ledger.Cause("reward", reward.id),
-            created_by=f"customer:{customer_id}",
+            created_by=actor.label,
+            then=issue,
         )
     except ledger.InsufficientPoints:
-        raise RedeemError(N_("You do not have enough points for this reward.")) from None
-    if reward.per_member_limit is not None:
-        taken = await session.scalar(
-            select(func.count())
-            .select_from(Voucher)
-            .where(
-                Voucher.customer_id == customer_id,
-                Voucher.reward_id == reward.id,
-                Voucher.status.in_(("issued", "used")),
-            )
-        )
-        if (taken or 0) >= reward.per_member_limit:
-            raise RedeemError(N_("You have already taken this reward as many times as allowed."))
-    if reward.stock is not None:
-        result = await session.execute(
-            update(Reward)
-            .where(Reward.id == reward.id, Reward.stock > 0)
-            .values(stock=Reward.stock - 1)
-        )
-        if result.rowcount != 1:
-            raise RedeemError(N_("This reward has run out."))
-    last_day = local_day(now, tz) + timedelta(days=reward.voucher_days)
-    voucher = Voucher(
-        code=new_code(),
-        reward_id=reward.id,
-        customer_id=customer_id,
-        entry_id=entry.id,
-        points=reward.cost,
-        status="issued",
-        created_at=now,
-        expires_at=start_of_day(last_day + timedelta(days=1), tz),
-    )
-    session.add(voucher)
-    await session.flush()
+        raise UserError(
+            N_("You do not have enough points for this reward."), status=409
+        ) from None
+    if issued:
+        return issued[0]
+    # The same form sent again: the voucher the first one issued.
+    voucher = await session.scalar(select(Voucher).where(Voucher.entry_id == entry.id))
+    assert voucher is not None
     return voucher
 
 
-async def _close_with_refund(session: AsyncSession, voucher: Voucher, status: str, by: str) -> None:
+async def _close_with_refund(
+    session: AsyncSession, voucher: Voucher, status: VoucherStatus, actor: Actor
+) -> None:
     entry = await session.get(JournalEntry, voucher.entry_id)
     assert entry is not None
     await ledger.refund_spend(
         session,
         spend_entry=entry,
-        key=f"voucher-{status}:{voucher.id}",
+        key=keys.voucher_closed(voucher.id, status),
         cause=ledger.Cause("voucher", voucher.id),
-        created_by=by,
+        created_by=actor.label,
     )
     await session.execute(
         update(Reward)
@@ -164,33 +182,48 @@ async def _close_with_refund(session: AsyncSession, voucher: Voucher, status: st
     await session.flush()
 
 
-async def cancel(session: AsyncSession, *, voucher_id: int, by: str) -> Voucher:
+async def _locked(session: AsyncSession, voucher_id: int) -> Voucher | None:
     voucher = await session.get(Voucher, voucher_id, with_for_update=True)
-    if voucher is None:
-        raise RedeemError(N_("This voucher does not exist."))
-    await session.refresh(voucher)
-    if voucher.status != "issued":
-        raise RedeemError(N_("Only an unused voucher can be cancelled."))
-    await _close_with_refund(session, voucher, "cancelled", by)
+    if voucher is not None:
+        await session.refresh(voucher)  # the row as it is now, not as first loaded
     return voucher
 
 
-async def use(session: AsyncSession, *, code: str, staff_id: int) -> Voucher:
+async def cancel(session: AsyncSession, *, actor: Actor, voucher_id: int) -> Voucher:
+    """The member (or staff) gives an unused voucher back; its points return."""
+    voucher = await _locked(session, voucher_id)
+    if voucher is None or (actor.kind == "customer" and voucher.customer_id != actor.id):
+        raise UserError(N_("This voucher does not exist."), status=404)
+    if voucher.status != VoucherStatus.ISSUED:
+        raise UserError(N_("Only an unused voucher can be cancelled."), status=409)
+    await _close_with_refund(session, voucher, VoucherStatus.CANCELLED, actor)
+    return voucher
+
+
+async def use(session: AsyncSession, *, actor: Actor, code: str) -> Voucher:
     """Staff accept a voucher at the till (typed or scanned)."""
     voucher = await session.scalar(
         select(Voucher).where(Voucher.code == normalize_code(code)).with_for_update()
     )
     if voucher is None:
-        raise RedeemError(N_("No voucher has this code."))
+        raise UserError(N_("No voucher has this code."))
     await session.refresh(voucher)
-    if voucher.status == "used":
-        raise RedeemError(N_("This voucher was already used."))
-    if voucher.status != "issued" or voucher.expires_at <= utcnow():
-        raise RedeemError(N_("This voucher is no longer valid."))
-    voucher.status = "used"
+    if voucher.status == VoucherStatus.USED:
+        raise UserError(N_("This voucher was already used."))
+    if voucher.status != VoucherStatus.ISSUED or voucher.expires_at <= utcnow():
+        raise UserError(N_("This voucher is no longer valid."))
+    voucher.status = VoucherStatus.USED
     voucher.closed_at = utcnow()
-    voucher.used_by = staff_id
+    voucher.used_by = actor.staff_id
     await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="voucher.use",
+        object_type="voucher",
+        object_id=voucher.id,
+        details={"code": voucher.code},
+    )
     return voucher
 
 
@@ -199,12 +232,12 @@ async def expire_due(session: AsyncSession, *, now: datetime | None = None) -> i
     vouchers = (
         await session.scalars(
             select(Voucher)
-            .where(Voucher.status == "issued", Voucher.expires_at <= now)
+            .where(Voucher.status == VoucherStatus.ISSUED, Voucher.expires_at <= now)
             .order_by(Voucher.id)
             .limit(500)
             .with_for_update(skip_locked=True)
         )
     ).all()
     for voucher in vouchers:
-        await _close_with_refund(session, voucher, "expired", "system")
+        await _close_with_refund(session, voucher, VoucherStatus.EXPIRED, SYSTEM)
     return len(vouchers)

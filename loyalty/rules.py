@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loyalty import ledger
-from loyalty.models import EarnRule, JournalEntry, RuleAward, Tier
-from loyalty.programme import expiry_for, get_programme, local_day
+from loyalty import keys, ledger
+from loyalty.models import EarnRule, JournalEntry, RuleAward, RuleKind, Tier
+from loyalty.programme import expiry_for, get_programme
+from vafa.calendar import local_day
 from vafa.database import utcnow
 
 HUNDRED = 100
@@ -69,6 +70,20 @@ def preview(
     ]
 
 
+def draft_points(
+    rule: EarnRule, *, amount: int, categories: list[str], tier: Tier | None
+) -> int | None:
+    """What a rule not yet saved would give: for a sample purchase (spend rules) or
+    as its bonus, on its first day if it starts later. None when it would not apply."""
+    now = utcnow()
+    if rule.starts_at is not None and rule.starts_at > now:
+        now = rule.starts_at
+    if rule.kind == RuleKind.SPEND:
+        lines = preview([rule], amount=amount, categories=categories, tier=tier, now=now)
+        return lines[0].points if lines else None
+    return rule.points if applies(rule, rule.kind, now) else None
+
+
 async def active_rules(session: AsyncSession, kind: str, now: datetime) -> list[EarnRule]:
     rules = (
         await session.scalars(select(EarnRule).where(EarnRule.kind == kind, EarnRule.active))
@@ -92,7 +107,7 @@ async def award(
     Returns the new entry, or None when nothing new was given (capped, out of budget,
     or already given under this key)."""
     now = now or utcnow()
-    key = f"{key}:rule:{rule.id}"
+    key = keys.rule_award(key, rule.id)
     if await session.scalar(select(JournalEntry.id).where(JournalEntry.idempotency_key == key)):
         return None  # given before under this key
     day = local_day(now, tz)

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers.models import Customer
 from loyalty.models import JournalEntry, MemberTier, Purchase, Refund, Tier, TierChange
-from loyalty.programme import get_programme, year_start
+from loyalty.programme import get_programme
+from vafa.calendar import year_start
 from vafa.database import utcnow
 from vafa.i18n import N_, translate
 from vafa.sms import outbox

@@ -7,11 +7,10 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import admin.models  # noqa: F401  (register tables)
-import customers.models  # noqa: F401
-import loyalty.models  # noqa: F401
-import vafa.models  # noqa: F401
 from vafa.database import Base, create_engine
+from vafa.server import composition
+
+composition()  # every domain's tables, whatever the domains are
 
 config = context.config
 target_metadata = Base.metadata

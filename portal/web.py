@@ -1,45 +1,43 @@
-"""The customer's web: SMS login, home, profile, language, logout."""
+"""The customer's front: SMS login, logout, language, and the layout and menu in which
+the domains' portal controllers are mounted behind the customer login."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from litestar import Request, Response, Router, get, post
+from litestar import Controller, Request, Response, Router, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
+from litestar.security.jwt import JWTCookieAuth, Token
 
-from customers import service as customers
+from customers import services as customers
 from customers.models import Customer
-from loyalty import rules
-from portal.points import points_handlers
-from vafa.database import DB
+from vafa.database import COMMIT_REFUSALS, DB
 from vafa.i18n import N_, current_language, gettext, parse_language
-from vafa.i18n.formatting import format_number, parse_date
+from vafa.i18n.formatting import format_number
 from vafa.i18n.normalize import InvalidPhone, normalize_phone, to_ascii_digits
 from vafa.models import OtpChallenge
 from vafa.security import otp, ratelimit, sessions
 from vafa.settings import Settings
+from vafa.web.deps import AppSettings
 from vafa.web.forms import form_data, safe_next
-from vafa.web.middleware import LANGUAGE_COOKIE
+from vafa.web.middleware import LANGUAGE_COOKIE, language_cookie
 
 PUBLIC = {"exclude_from_auth": True}
 OTP_COOKIE = "vafa_otp"
 REF_COOKIE = "vafa_ref"
 VERIFY_WINDOW = otp.SEND_WINDOW
 VERIFY_PER_IP = 60
-LANGUAGE_MAX_AGE = 365 * 24 * 3600
+TOO_MANY_CODES = N_("Too many codes were requested. Please wait ten minutes and try again.")
+EXPIRED = N_("Your code has expired. Please ask for a new one.")
 
 
-def language_cookie(language: str, settings: Settings) -> Cookie:
-    return Cookie(
-        key=LANGUAGE_COOKIE,
-        value=language,
-        max_age=LANGUAGE_MAX_AGE,
-        path="/",
-        samesite="lax",
-        secure=settings.cookie_secure,
-        httponly=True,
-    )
+@cache
+def customer_auth(settings: Settings) -> tuple[sessions.Audience, JWTCookieAuth[Any, Token]]:
+    audience = sessions.audiences(settings)["customer"]
+    return audience, sessions.make_auth(settings, audience, Customer)
 
 
 def _otp_cookie(value: str, settings: Settings, max_age: int) -> Cookie:
@@ -54,19 +52,38 @@ def _otp_cookie(value: str, settings: Settings, max_age: int) -> Cookie:
     )
 
 
-def portal_router(settings: Settings) -> Router:
-    audience = sessions.audiences(settings)["customer"]
-    auth = sessions.make_auth(settings, audience, Customer)
+def login_page(error: str | None = None, status: int = 200, phone: str = "") -> Template:
+    return Template(
+        "portal/login.html", context={"error": error, "phone": phone[:40]}, status_code=status
+    )
 
-    def login_page(error: str | None = None, status: int = 200, phone: str = "") -> Template:
-        return Template(
-            "portal/login.html",
-            context={"error": error, "phone": phone[:40]},
-            status_code=status,
-        )
 
-    @get("/login", opt=PUBLIC, include_in_schema=False)
-    async def login_form(request: Request[Any, Any, Any]) -> Response[Any]:
+def verify_page(challenge: OtpChallenge, error: str | None = None, status: int = 200) -> Template:
+    return Template(
+        "portal/verify.html",
+        context={"phone": challenge.phone, "error": error},
+        status_code=status,
+    )
+
+
+async def _challenge(request: Request[Any, Any, Any], db: DB) -> OtpChallenge | None:
+    challenge_id = request.cookies.get(OTP_COOKIE, "")[:64]
+    return await db.get(OtpChallenge, challenge_id) if challenge_id else None
+
+
+def _code_sent(challenge_id: str, settings: Settings) -> Response[Any]:
+    response = Redirect("/login/verify")
+    response.set_cookie(_otp_cookie(challenge_id, settings, settings.otp_ttl_seconds))
+    return response
+
+
+class LoginController(Controller):
+    path = "/login"
+    include_in_schema = False
+    opt = PUBLIC
+
+    @get("/")
+    async def form(self, request: Request[Any, Any, Any], settings: AppSettings) -> Response[Any]:
         response = login_page()
         ref = request.query_params.get("ref", "")
         if ref and len(ref) <= 12 and ref.isascii() and ref.isalnum():
@@ -84,8 +101,10 @@ def portal_router(settings: Settings) -> Router:
             )
         return response
 
-    @post("/login", opt=PUBLIC, include_in_schema=False)
-    async def login_submit(request: Request[Any, Any, Any], db: DB) -> Response[Any]:
+    @post("/")
+    async def submit(
+        self, request: Request[Any, Any, Any], db: DB, settings: AppSettings
+    ) -> Response[Any]:
         data = await form_data(request)
         raw = data.get("phone", "")
         try:
@@ -104,42 +123,24 @@ def portal_router(settings: Settings) -> Router:
             language=current_language.get(),
         )
         if issued.challenge_id is None:
-            return login_page(
-                gettext(
-                    N_("Too many codes were requested. Please wait ten minutes and try again.")
-                ),
-                429,
-                raw,
-            )
-        response = Redirect("/login/verify")
-        response.set_cookie(_otp_cookie(issued.challenge_id, settings, settings.otp_ttl_seconds))
-        return response
+            return login_page(gettext(TOO_MANY_CODES), 429, raw)
+        return _code_sent(issued.challenge_id, settings)
 
-    async def _challenge(request: Request[Any, Any, Any], db: DB) -> OtpChallenge | None:
-        challenge_id = request.cookies.get(OTP_COOKIE, "")[:64]
-        return await db.get(OtpChallenge, challenge_id) if challenge_id else None
-
-    def verify_page(
-        challenge: OtpChallenge, error: str | None = None, status: int = 200
-    ) -> Template:
-        return Template(
-            "portal/verify.html",
-            context={"phone": challenge.phone, "error": error},
-            status_code=status,
-        )
-
-    @get("/login/verify", opt=PUBLIC, include_in_schema=False)
-    async def verify_form(request: Request[Any, Any, Any], db: DB) -> Response[Any]:
+    @get("/verify")
+    async def verify_form(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
         challenge = await _challenge(request, db)
         if challenge is None:
             return Redirect("/login")
         return verify_page(challenge)
 
-    @post("/login/verify", opt=PUBLIC, include_in_schema=False)
-    async def verify_submit(request: Request[Any, Any, Any], db: DB) -> Response[Any]:
+    # A wrong code still counts as an attempt: the refusal is committed.
+    @post("/verify", opt={COMMIT_REFUSALS: True})
+    async def verify(
+        self, request: Request[Any, Any, Any], db: DB, settings: AppSettings
+    ) -> Response[Any]:
         challenge = await _challenge(request, db)
         if challenge is None:
-            return login_page(gettext(N_("Your code has expired. Please ask for a new one.")), 400)
+            return login_page(gettext(EXPIRED), 400)
         if not await ratelimit.hit(
             db,
             bucket="otp_verify_ip",
@@ -174,23 +175,14 @@ def portal_router(settings: Settings) -> Router:
             )
             return verify_page(challenge, message, 400)
         if result is otp.VerifyResult.EXPIRED or phone is None:
-            return verify_page(
-                challenge, gettext(N_("Your code has expired. Please ask for a new one.")), 400
-            )
-        customer, created = await customers.record_login(
+            return verify_page(challenge, gettext(EXPIRED), 400)
+        customer, _ = await customers.record_login(
             db,
             phone=phone,
             language=current_language.get(),
             referral_code=request.cookies.get(REF_COOKIE),
         )
-        if created:
-            await rules.award_bonus(
-                db,
-                kind="signup",
-                customer_id=customer.id,
-                key=f"signup:{customer.id}",
-                tz=settings.timezone,
-            )
+        audience, auth = customer_auth(settings)
         cookie = await sessions.start(
             db,
             auth=auth,
@@ -207,8 +199,10 @@ def portal_router(settings: Settings) -> Router:
             response.set_cookie(language_cookie(customer.language, settings))
         return response
 
-    @post("/login/resend", opt=PUBLIC, include_in_schema=False)
-    async def resend(request: Request[Any, Any, Any], db: DB) -> Response[Any]:
+    @post("/resend")
+    async def resend(
+        self, request: Request[Any, Any, Any], db: DB, settings: AppSettings
+    ) -> Response[Any]:
         challenge = await _challenge(request, db)
         if challenge is None:
             return Redirect("/login")
@@ -220,91 +214,44 @@ def portal_router(settings: Settings) -> Router:
             language=current_language.get(),
         )
         if issued.challenge_id is None:
-            return verify_page(
-                challenge,
-                gettext(
-                    N_("Too many codes were requested. Please wait ten minutes and try again.")
-                ),
-                429,
-            )
-        response = Redirect("/login/verify")
-        response.set_cookie(_otp_cookie(issued.challenge_id, settings, settings.otp_ttl_seconds))
-        return response
+            return verify_page(challenge, gettext(TOO_MANY_CODES), 429)
+        return _code_sent(issued.challenge_id, settings)
 
-    def profile_page(
-        customer: Customer,
-        error: str | None = None,
-        status: int = 200,
-        saved: bool = False,
-        form: dict[str, str] | None = None,
-    ) -> Template:
-        return Template(
-            "portal/profile.html",
-            context={"customer": customer, "error": error, "saved": saved, "form": form or {}},
-            status_code=status,
-        )
 
-    @get("/profile", include_in_schema=False)
-    async def profile(request: Request[Customer, Any, Any]) -> Template:
-        return profile_page(request.user, saved=request.query_params.get("saved") == "1")
+class LogoutController(Controller):
+    path = "/logout"
+    include_in_schema = False
 
-    @post("/profile", include_in_schema=False)
-    async def profile_save(request: Request[Customer, Any, Any], db: DB) -> Response[Any]:
-        data = await form_data(request)
-        customer = await db.get(Customer, request.user.id)
-        assert customer is not None
-        language = parse_language(data.get("language")) or ""
-        birthday = None
-        if data.get("birthday", "").strip():
-            try:
-                birthday = parse_date(data["birthday"])
-            except ValueError:
-                return profile_page(
-                    customer, gettext(N_("The birthday is not a valid date.")), 400, form=data
-                )
-        try:
-            await customers.update_profile(
-                db,
-                customer=customer,
-                name=data.get("name", ""),
-                birthday=birthday,
-                language=language,
-                marketing_consent=data.get("marketing_consent") == "on",
-                source="portal",
-            )
-        except customers.ProfileError as exc:
-            return profile_page(customer, gettext(exc.args[0]), 400, form=data)
-        if customer.name and customer.birthday:
-            await rules.award_bonus(
-                db,
-                kind="profile",
-                customer_id=customer.id,
-                key=f"profile:{customer.id}",
-                tz=settings.timezone,
-            )
-        response = Redirect("/profile?saved=1")
-        response.set_cookie(language_cookie(customer.language, settings))
-        return response
-
-    @post("/logout", include_in_schema=False)
-    async def logout(request: Request[Customer, Any, Any], db: DB) -> Response[Any]:
+    @post("/")
+    async def logout(
+        self, request: Request[Customer, Any, Any], db: DB, settings: AppSettings
+    ) -> Response[Any]:
         await sessions.revoke(db, request.auth.jti)
-        response = Redirect("/login")
-        response.set_cookie(sessions.clear_cookie(audience, settings))
-        return response
+        return self._out(settings)
 
-    @post("/logout/all", include_in_schema=False)
-    async def logout_all(request: Request[Customer, Any, Any], db: DB) -> Response[Any]:
+    @post("/all")
+    async def everywhere(
+        self, request: Request[Customer, Any, Any], db: DB, settings: AppSettings
+    ) -> Response[Any]:
         await sessions.revoke_all(db, audience="customer", subject_id=request.user.id)
+        return self._out(settings)
+
+    @staticmethod
+    def _out(settings: Settings) -> Response[Any]:
         response = Redirect("/login")
-        response.set_cookie(sessions.clear_cookie(audience, settings))
+        response.set_cookie(sessions.clear_cookie(customer_auth(settings)[0], settings))
         return response
 
-    @post("/language", opt=PUBLIC, include_in_schema=False)
-    async def switch_language(request: Request[Any, Any, Any]) -> Response[Any]:
+
+class LanguageController(Controller):
+    path = "/language"
+    include_in_schema = False
+    opt = PUBLIC
+
+    @post("/")
+    async def switch(self, request: Request[Any, Any, Any], settings: AppSettings) -> Response[Any]:
         data = await form_data(request)
         language = parse_language(data.get("language"))
-        target = safe_next(data.get("next"))
         if language is None:
             return Template(
                 "errors/page.html",
@@ -315,24 +262,17 @@ def portal_router(settings: Settings) -> Router:
                 },
                 status_code=400,
             )
-        response = Redirect(target)
+        response = Redirect(safe_next(data.get("next")))
         response.set_cookie(language_cookie(language, settings))
         return response
 
+
+def portal_router(settings: Settings, controllers: Sequence[type]) -> Router:
+    """The customer's site at `/`: this front's pages and the domains' portal
+    controllers, behind the customer login."""
+    _, auth = customer_auth(settings)
     return Router(
         path="/",
-        route_handlers=[
-            login_form,
-            login_submit,
-            verify_form,
-            verify_submit,
-            resend,
-            *points_handlers(settings),
-            profile,
-            profile_save,
-            logout,
-            logout_all,
-            switch_language,
-        ],
+        route_handlers=[LoginController, LogoutController, LanguageController, *controllers],
         middleware=[auth.middleware],
     )

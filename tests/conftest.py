@@ -20,13 +20,12 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-import admin.models  # noqa: F401
-import customers.models  # noqa: F401
-import loyalty.models  # noqa: F401
 from vafa import migrate
-from vafa.app import create_app
 from vafa.database import Base, create_engine, make_sessionmaker
+from vafa.events import EventBus
 from vafa.models import SmsMessage
+from vafa.server import composition
+from vafa.server.app import create_app
 from vafa.settings import Settings
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -84,8 +83,11 @@ async def engine(migrated: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def sessionmaker(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Every test starts from empty tables."""
+async def sessionmaker(
+    engine: AsyncEngine, settings: Settings
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Every test starts from empty tables. Sessions carry the domains' event
+    subscribers, as the app's do."""
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     for attempt in range(5):
         try:
@@ -104,7 +106,7 @@ async def sessionmaker(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[
             if "deadlock" not in str(exc) or attempt == 4:
                 raise
             await asyncio.sleep(0.2)
-    yield make_sessionmaker(engine)
+    yield make_sessionmaker(engine, bus=EventBus(settings, composition().subscriptions))
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from admin.models import AuditLog
 from customers.models import Customer
 from loyalty import ledger, rewards, tiers
 from loyalty.models import (
@@ -23,11 +22,14 @@ from loyalty.models import (
     Tier,
     Voucher,
 )
-from loyalty.programme import get_programme, start_of_day
+from loyalty.programme import get_programme
 from loyalty.verify import verify
 from tests.conftest import post_form
 from tests.loyalty.helpers import member, reward, spend_rule, tier
 from tests.test_staff import make_staff, staff_login
+from vafa.actor import Actor
+from vafa.audit import AuditLog
+from vafa.calendar import start_of_day
 from vafa.database import utcnow
 from vafa.i18n import translate
 from vafa.i18n.formatting import format_number, format_short_date
@@ -605,7 +607,7 @@ async def issued_voucher(sessionmaker, cost: int = 100) -> Voucher:
         customer = await member(s)
         await ledger.earn(s, customer_id=customer.id, points=500, key="seed")
         item = await reward(s, cost)
-        return await rewards.redeem(s, customer_id=customer.id, reward_id=item.id, key="k", tz=TZ)
+        return await rewards.redeem(s, actor=Actor.customer(customer.id), customer_id=customer.id, reward_id=item.id, key="k", tz=TZ)
 
 
 async def test_agent_marks_a_voucher_used(client, sessionmaker):
@@ -844,7 +846,7 @@ async def test_member_page_shows_wallet_tier_lots_history_and_vouchers(client, s
         )
         item = await reward(s, 40)
         voucher = await rewards.redeem(
-            s, customer_id=customer.id, reward_id=item.id, key="v", tz=TZ
+            s, actor=Actor.customer(customer.id), customer_id=customer.id, reward_id=item.id, key="v", tz=TZ
         )
         await tiers.review(s, customer.id, tz=TZ)
     await as_staff(client, sessionmaker, "analyst")

@@ -31,7 +31,7 @@ async def test_upgrade_keeps_data(migrated, sessionmaker):
         s.add(Customer(phone="+989121234567", name="سارا", language="fa", created_at=utcnow()))
     env = {**os.environ, "DATABASE_URL": migrated, "VAFA_SECRET_KEY": "x" * 40}
     result = subprocess.run(
-        [sys.executable, "-m", "vafa.cli", "db", "upgrade"],
+        [sys.executable, "-m", "vafa.server.cli", "db", "upgrade"],
         capture_output=True,
         text=True,
         env=env,

@@ -41,7 +41,7 @@ async def test_session_cookie_flags(client, sessionmaker):
 async def test_secure_flag_is_on_by_default(app, sessionmaker, settings, monkeypatch):
     from dataclasses import replace
 
-    from vafa.app import create_app
+    from vafa.server.app import create_app
     from vafa.settings import Settings
 
     monkeypatch.delenv("VAFA_COOKIE_SECURE", raising=False)
@@ -93,7 +93,7 @@ async def test_revoked_jti_is_refused(client, sessionmaker):
 
 
 async def test_log_out_everywhere(settings, sessionmaker):
-    from vafa.app import create_app
+    from vafa.server.app import create_app
 
     # Two devices: two app instances (a test client runs its app on its own loop).
     async with (

@@ -226,7 +226,7 @@ async def test_cli_outbox_json(client, sessionmaker, migrated):
     await post_form(client, "/login", {"phone": "0912 123 4567"})
     env = {**os.environ, "DATABASE_URL": migrated, "VAFA_SECRET_KEY": "x" * 40}
     result = subprocess.run(
-        [sys.executable, "-m", "vafa.cli", "sms", "outbox", "--json"],
+        [sys.executable, "-m", "vafa.server.cli", "sms", "outbox", "--json"],
         capture_output=True,
         text=True,
         env=env,

@@ -10,10 +10,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from admin import service
-from admin.models import AuditLog, StaffUser
+from admin import services as service
 from tests.conftest import login_customer, post_form
+from vafa.actor import SYSTEM
+from vafa.audit import AuditLog
 from vafa.database import utcnow
+from vafa.models import StaffUser
 from vafa.settings import ROOT
 
 PASSWORD = "correct-horse-battery"
@@ -22,7 +24,7 @@ PASSWORD = "correct-horse-battery"
 async def make_staff(sessionmaker, username: str, role: str) -> int:
     async with sessionmaker() as s, s.begin():
         staff = await service.create_staff(
-            s, username=username, password=PASSWORD, role=role, actor_id=None
+            s, username=username, password=PASSWORD, role=role, actor=SYSTEM
         )
         return staff.id
 
@@ -127,7 +129,7 @@ async def test_owner_manages_staff_and_every_change_is_audited(client, sessionma
 async def test_deactivating_staff_ends_their_sessions(settings, client, sessionmaker):
     from litestar.testing import AsyncTestClient
 
-    from vafa.app import create_app
+    from vafa.server.app import create_app
 
     await make_staff(sessionmaker, "owner", "owner")
     agent_id = await make_staff(sessionmaker, "agent", "agent")
@@ -172,7 +174,7 @@ async def test_cli_creates_staff_reading_password_from_stdin(migrated, sessionma
         [
             sys.executable,
             "-m",
-            "vafa.cli",
+            "vafa.server.cli",
             "staff",
             "create",
             "--username",

@@ -7,14 +7,14 @@ concurrent writers wait for each other instead of failing with "database is lock
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, cast
 
-from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.types import Scope
-from sqlalchemy import DateTime, MetaData, event
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy import CheckConstraint, DateTime, MetaData, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from vafa.events import BUS_KEY, EventBus
 
 # Read-only transactions on SQLite start with a plain (deferred) BEGIN so readers do
 # not queue behind writers; everything else takes the write lock up front.
@@ -59,6 +61,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def one_of(column: str, values: type[StrEnum], name: str | None = None) -> CheckConstraint:
+    """`column IN (...)` from the enum that names the concept: one list per concept."""
+    allowed = ", ".join(f"'{member.value}'" for member in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=name or column)
 
 
 def utcnow() -> datetime:
@@ -98,9 +106,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 # How handlers ask for the request's session: `db: DB`.
 DB = NamedDependency[AsyncSession]
 
+# A route handler whose refusals must still be kept (a wrong one-time code or a wrong
+# password counts as an attempt) says so with `opt={COMMIT_REFUSALS: True}`.
+COMMIT_REFUSALS = "commit_refusals"
+_SCOPE_KEY = "vafa.db"
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+def make_sessionmaker(
+    engine: AsyncEngine, *, bus: EventBus | None = None
+) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=True, info={BUS_KEY: bus} if bus else None
+    )
 
 
 async def open_session(
@@ -112,20 +129,69 @@ async def open_session(
     return session
 
 
-async def provide_db(state: State, scope: Scope) -> AsyncIterator[AsyncSession]:
-    """One session per request: committed when the handler returns, rolled back on error.
+class RequestSession:
+    """The one session of a web request, opened on first use (authentication or the
+    handler, whichever comes first) and finished when the response starts: committed
+    below 400, rolled back otherwise (unless the handler commits its refusals)."""
 
-    Handlers that must keep a write while answering with an error (a wrong one-time
-    code counts as an attempt) return the error response instead of raising.
-    """
-    read_only = scope.get("method") in ("GET", "HEAD")
-    session = await open_session(state.sessionmaker, read_only=read_only)
-    try:
-        yield session
-    except BaseException:
-        await session.rollback()
-        raise
-    else:
-        await session.commit()
-    finally:
-        await session.close()
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], read_only: bool) -> None:
+        self.sessionmaker = sessionmaker
+        self.read_only = read_only
+        self.session: AsyncSession | None = None
+
+    async def get(self) -> AsyncSession:
+        if self.session is None:
+            self.session = await open_session(self.sessionmaker, read_only=self.read_only)
+        return self.session
+
+    async def finish(self, status: int, commit_refusals: bool) -> None:
+        session, self.session = self.session, None
+        if session is None:
+            return
+        try:
+            if status < 400 or (commit_refusals and status < 500):
+                await session.commit()
+            else:
+                await session.rollback()
+        finally:
+            await session.close()
+
+
+def request_session(scope: Scope) -> RequestSession:
+    holder = scope.get("state", {}).get(_SCOPE_KEY)
+    if holder is None:
+        raise RuntimeError("database middleware is not installed")
+    return cast(RequestSession, holder)
+
+
+def database_middleware(sessionmaker: Callable[[], async_sessionmaker[AsyncSession]]) -> Any:
+    """ASGI middleware owning the request's session (see `RequestSession`)."""
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            holder = RequestSession(sessionmaker(), scope.get("method") in ("GET", "HEAD"))
+            scope.setdefault("state", {})[_SCOPE_KEY] = holder
+
+            async def send_after_finish(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    handler = scope.get("route_handler")
+                    opt = getattr(handler, "opt", None) or {}
+                    await holder.finish(message["status"], bool(opt.get(COMMIT_REFUSALS)))
+                await send(message)
+
+            try:
+                await app(scope, receive, send_after_finish)
+            finally:
+                await holder.finish(500, False)  # no response started: keep nothing
+
+        return middleware
+
+    return factory
+
+
+async def provide_db(scope: Scope) -> AsyncSession:
+    """The request's session for a handler (`db: DB`)."""
+    return await request_session(scope).get()

@@ -1,4 +1,5 @@
-"""Kernel tables: the club, sessions, one-time codes, rate-limit events, SMS outbox."""
+"""Kernel tables: the club, staff accounts, sessions, one-time codes, rate-limit events,
+the SMS outbox."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vafa.database import Base, UTCDateTime, utcnow
+from vafa.database import Base, UTCDateTime, one_of, utcnow
+from vafa.permissions import Role
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -24,6 +26,24 @@ class Club(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tehran")
     default_language: Mapped[str] = mapped_column(String(2), default="fa")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffUser(Base):
+    """A staff account (owner, manager, agent, analyst); managed from the admin."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (one_of("role", Role),)
 
 
 class AuthSession(Base):

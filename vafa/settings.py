@@ -11,7 +11,6 @@ ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAFA_VAR_DIR", ROOT / "var"))
 
 LANGUAGES = ("fa", "hy", "en")
-ROLES = ("owner", "manager", "agent", "analyst")
 OTP_TTL_MAX = 600
 
 

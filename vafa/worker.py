@@ -1,7 +1,7 @@
 """The background worker: `vafa worker`, or inside `vafa run` for the embedded default.
 
-Each tick drains the SMS outbox; scheduled jobs (points arriving and expiring,
-reminders, tier reviews, birthday bonuses) and housekeeping run every so often.
+Each tick drains the SMS outbox; the domains' scheduled jobs (given by the
+composition root) and housekeeping run every so often.
 """
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from vafa.domain import Job
 from vafa.security import ratelimit
 from vafa.settings import Settings
 from vafa.sms.gateway import SmsGateway, make_gateway
@@ -25,14 +27,20 @@ DAILY_EVERY = 6 * 3600.0  # daily jobs are idempotent per day; run them a few ti
 
 
 async def scheduled_jobs(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, *, daily: bool
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    jobs: Sequence[Job],
+    *,
+    daily: bool,
 ) -> None:
-    # Domain jobs are composed here, where the worker is assembled.
-    from loyalty import jobs as loyalty_jobs
-
-    await loyalty_jobs.run(sessionmaker, settings)
-    if daily:
-        await loyalty_jobs.run_daily(sessionmaker, settings)
+    """One pass of the domains' jobs, each in its own transaction."""
+    for job in jobs:
+        if job.daily and not daily:
+            continue
+        async with sessionmaker() as session, session.begin():
+            done = await job.run(session, settings)
+        if done:
+            log.info("%s: %s", job.name, done)
 
 
 async def housekeeping(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
@@ -47,6 +55,7 @@ async def run_worker(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
     stop: asyncio.Event,
+    jobs: Sequence[Job] = (),
     gateway: SmsGateway | None = None,
 ) -> None:
     gateway = gateway or make_gateway(settings)
@@ -56,7 +65,7 @@ async def run_worker(
         try:
             if time.monotonic() - last_jobs > JOBS_EVERY:
                 daily = time.monotonic() - last_daily > DAILY_EVERY
-                await scheduled_jobs(sessionmaker, settings, daily=daily)
+                await scheduled_jobs(sessionmaker, settings, jobs, daily=daily)
                 last_jobs = time.monotonic()
                 if daily:
                     last_daily = last_jobs

@@ -89,7 +89,7 @@ class LiveServer:
     def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         """Run `python -m vafa.cli ARGS` against the server's database and settings."""
         return subprocess.run(
-            [sys.executable, "-m", "vafa.cli", *args],
+            [sys.executable, "-m", "vafa.server.cli", *args],
             env=self.env,
             cwd=ROOT,
             input=stdin,
@@ -158,7 +158,7 @@ def live_server(migrated: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     stdout = (root / "server.stdout").open("wb")
     stderr = (root / "server.stderr").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "vafa.cli", "run", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "vafa.server.cli", "run", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         cwd=ROOT,
         stdin=subprocess.DEVNULL,

@@ -9,7 +9,8 @@ from customers.models import Customer
 from loyalty import ledger, purchases
 from tests.conftest import login_customer, post_form
 from tests.loyalty.helpers import bonus_rule, spend_rule
-from vafa.app import create_app
+from vafa.actor import Actor
+from vafa.server.app import create_app
 
 
 async def points(sessionmaker, phone: str) -> int:
@@ -67,7 +68,7 @@ async def test_referral_pays_both_sides_after_the_friends_first_purchase(
                 amount=1_000_000,
                 categories=[],
                 receipt_number=receipt,
-                recorded_by="staff:1",
+                actor=Actor.staff(1),
                 tz="Asia/Tehran",
             )
     assert await points(sessionmaker, "+989121234567") == 100

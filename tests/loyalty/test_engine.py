@@ -17,7 +17,9 @@ from loyalty.models import Account, JournalEntry, Lot, Programme, RuleAward, Tie
 from loyalty.programme import expiry_for, get_programme
 from loyalty.verify import verify
 from tests.loyalty.helpers import bonus_rule, member, reward, spend_rule, tier
+from vafa.actor import Actor
 from vafa.database import utcnow
+from vafa.errors import UserError
 from vafa.models import SmsMessage
 from vafa.settings import ROOT
 
@@ -36,7 +38,7 @@ async def buy(session, phone="+989121234567", amount=1_000_000, receipt="R-1", c
         amount=amount,
         categories=list(categories),
         receipt_number=receipt,
-        recorded_by="staff:1",
+        actor=Actor.staff(1),
         tz=TZ,
     )
 
@@ -74,9 +76,9 @@ async def test_same_receipt_posted_twice_earns_once(db):
     again = await buy(db, receipt="R-77")
     assert again.duplicate and again.purchase.id == first.purchase.id
     assert (await wallet(db, first.purchase.customer_id))["wallet"] == 100
-    with pytest.raises(purchases.PurchaseError):
+    with pytest.raises(UserError):
         await buy(db, receipt="R-77", amount=5_000_000)
-    with pytest.raises(purchases.PurchaseError):
+    with pytest.raises(UserError):
         await buy(db, receipt="R-77", phone="+989351112233")
     assert (await wallet(db, first.purchase.customer_id))["wallet"] == 100
     await assert_books(db)
@@ -88,7 +90,7 @@ async def test_return_after_points_were_spent_records_a_debt_paid_by_future_earn
     cid = bought.purchase.customer_id
     await ledger.spend(db, customer_id=cid, points=80, key="coffee")
     refund = await purchases.record_refund(
-        db, purchase_id=bought.purchase.id, amount=1_000_000, key="ret-1", recorded_by="staff:1"
+        db, purchase_id=bought.purchase.id, amount=1_000_000, key="ret-1", actor=Actor.staff(1)
     )
     assert (refund.points, refund.taken, refund.debt, refund.forgiven) == (100, 20, 80, 0)
     assert await wallet(db, cid) == {"wallet": 0, "pending": 0, "debt": -80}
@@ -99,7 +101,7 @@ async def test_return_after_points_were_spent_records_a_debt_paid_by_future_earn
     assert await wallet(db, cid) == {"wallet": 70, "pending": 0, "debt": 0}
     # Replaying the return changes nothing.
     again = await purchases.record_refund(
-        db, purchase_id=bought.purchase.id, amount=1_000_000, key="ret-1", recorded_by="staff:1"
+        db, purchase_id=bought.purchase.id, amount=1_000_000, key="ret-1", actor=Actor.staff(1)
     )
     assert again.id == refund.id
     assert await wallet(db, cid) == {"wallet": 70, "pending": 0, "debt": 0}
@@ -113,7 +115,7 @@ async def test_return_after_spending_with_the_forgive_policy(db):
     cid = bought.purchase.customer_id
     await ledger.spend(db, customer_id=cid, points=80, key="coffee")
     refund = await purchases.record_refund(
-        db, purchase_id=bought.purchase.id, amount=1_000_000, key="ret-1", recorded_by="staff:1"
+        db, purchase_id=bought.purchase.id, amount=1_000_000, key="ret-1", actor=Actor.staff(1)
     )
     assert (refund.taken, refund.debt, refund.forgiven, refund.policy) == (20, 0, 80, "forgive")
     assert await wallet(db, cid) == {"wallet": 0, "pending": 0, "debt": 0}
@@ -126,13 +128,13 @@ async def test_partial_returns_take_back_in_proportion_and_never_more(db):
     pid, cid = bought.purchase.id, bought.purchase.customer_id
     for i in range(3):
         await purchases.record_refund(
-            db, purchase_id=pid, amount=333_333, key=f"r{i}", recorded_by="staff:1"
+            db, purchase_id=pid, amount=333_333, key=f"r{i}", actor=Actor.staff(1)
         )
     assert (await wallet(db, cid))["wallet"] == 100 - 99
-    await purchases.record_refund(db, purchase_id=pid, amount=1, key="r4", recorded_by="staff:1")
+    await purchases.record_refund(db, purchase_id=pid, amount=1, key="r4", actor=Actor.staff(1))
     assert (await wallet(db, cid))["wallet"] == 0
-    with pytest.raises(purchases.PurchaseError):
-        await purchases.record_refund(db, purchase_id=pid, amount=1, key="r5", recorded_by="s")
+    with pytest.raises(UserError):
+        await purchases.record_refund(db, purchase_id=pid, amount=1, key="r5", actor=Actor.staff(1))
     await assert_books(db)
 
 
@@ -189,7 +191,7 @@ async def test_tier_downgrade_waits_for_the_grace_period(db):
     bought = await buy(db, amount=1_000_000)  # 100 points -> Silver
     cid = bought.purchase.customer_id
     await purchases.record_refund(
-        db, purchase_id=bought.purchase.id, amount=1_000_000, key="ret", recorded_by="staff:1"
+        db, purchase_id=bought.purchase.id, amount=1_000_000, key="ret", actor=Actor.staff(1)
     )
     now = utcnow()
     assert await tiers.review(db, cid, tz=TZ, now=now) is None  # grace starts
@@ -207,18 +209,18 @@ async def test_cancelled_voucher_gives_points_back_with_their_original_expiry(db
     await ledger.earn(db, customer_id=c.id, points=60, key="a", expires_at=soon)
     await ledger.earn(db, customer_id=c.id, points=60, key="b", expires_at=later)
     prize = await reward(db, cost=100, stock=5)
-    voucher = await rewards.redeem(db, customer_id=c.id, reward_id=prize.id, key="k1", tz=TZ)
+    voucher = await rewards.redeem(db, actor=Actor.customer(c.id), customer_id=c.id, reward_id=prize.id, key="k1", tz=TZ)
     lots = {lot.expires_at: lot.remaining for lot in (await db.scalars(select(Lot))).all()}
     assert lots == {soon: 0, later: 20}  # soonest expiry spent first
     assert (await db.get(type(prize), prize.id)).stock == 4
-    await rewards.cancel(db, voucher_id=voucher.id, by="staff:1")
+    await rewards.cancel(db, actor=Actor.staff(1), voucher_id=voucher.id)
     lots = {lot.expires_at: lot.remaining for lot in (await db.scalars(select(Lot))).all()}
     assert lots == {soon: 60, later: 60}
     assert (await wallet(db, c.id))["wallet"] == 120
     assert (await db.get(type(prize), prize.id)).stock == 5
     assert (await db.get(Voucher, voucher.id)).status == "cancelled"
-    with pytest.raises(rewards.RedeemError):
-        await rewards.cancel(db, voucher_id=voucher.id, by="staff:1")
+    with pytest.raises(UserError):
+        await rewards.cancel(db, actor=Actor.staff(1), voucher_id=voucher.id)
     # The returned points still expire when they always would have.
     assert await ledger.expire_due(db, now=soon) == 1
     assert (await wallet(db, c.id))["wallet"] == 60
@@ -229,12 +231,12 @@ async def test_expired_voucher_returns_points(db):
     c = await member(db)
     await ledger.earn(db, customer_id=c.id, points=100, key="a")
     prize = await reward(db, cost=100, voucher_days=0)
-    voucher = await rewards.redeem(db, customer_id=c.id, reward_id=prize.id, key="k", tz=TZ)
+    voucher = await rewards.redeem(db, actor=Actor.customer(c.id), customer_id=c.id, reward_id=prize.id, key="k", tz=TZ)
     assert await rewards.expire_due(db, now=voucher.expires_at) == 1
     assert (await db.get(Voucher, voucher.id)).status == "expired"
     assert (await wallet(db, c.id))["wallet"] == 100
-    with pytest.raises(rewards.RedeemError):
-        await rewards.use(db, code=voucher.code, staff_id=1)
+    with pytest.raises(UserError):
+        await rewards.use(db, code=voucher.code, actor=Actor.staff(1))
     await assert_books(db)
 
 
@@ -242,20 +244,20 @@ async def test_voucher_rules_limit_stock_tier_and_use(db):
     c = await member(db)
     await ledger.earn(db, customer_id=c.id, points=1000, key="a")
     limited = await reward(db, cost=10, per_member_limit=1, stock=1)
-    voucher = await rewards.redeem(db, customer_id=c.id, reward_id=limited.id, key="1", tz=TZ)
+    voucher = await rewards.redeem(db, actor=Actor.customer(c.id), customer_id=c.id, reward_id=limited.id, key="1", tz=TZ)
     assert (
-        await rewards.redeem(db, customer_id=c.id, reward_id=limited.id, key="1", tz=TZ)
+        await rewards.redeem(db, actor=Actor.customer(c.id), customer_id=c.id, reward_id=limited.id, key="1", tz=TZ)
     ).id == voucher.id
     gold_only = await reward(db, cost=10, min_tier_rank=2)
     for reward_id in (limited.id, gold_only.id):
-        with pytest.raises(rewards.RedeemError):
+        with pytest.raises(UserError):
             async with db.begin_nested():
-                await rewards.redeem(db, customer_id=c.id, reward_id=reward_id, key="2", tz=TZ)
+                await rewards.redeem(db, actor=Actor.customer(c.id), customer_id=c.id, reward_id=reward_id, key="2", tz=TZ)
     assert (await wallet(db, c.id))["wallet"] == 990
-    used = await rewards.use(db, code=voucher.code.lower(), staff_id=7)
+    used = await rewards.use(db, code=voucher.code.lower(), actor=Actor.staff(7))
     assert used.status == "used" and used.used_by == 7
-    with pytest.raises(rewards.RedeemError):
-        await rewards.use(db, code=voucher.code, staff_id=7)
+    with pytest.raises(UserError):
+        await rewards.use(db, code=voucher.code, actor=Actor.staff(7))
 
 
 async def test_pending_points_arrive_later_and_cannot_be_spent_before(db):
@@ -358,7 +360,7 @@ async def test_ledger_verify_command_names_the_broken_wallet(migrated, sessionma
         c = await member(s, phone="+989127778899")
         await ledger.earn(s, customer_id=c.id, points=10, key="a")
     env = {**os.environ, "DATABASE_URL": migrated, "VAFA_SECRET_KEY": "x" * 40}
-    command = [sys.executable, "-m", "vafa.cli", "ledger", "verify"]
+    command = [sys.executable, "-m", "vafa.server.cli", "ledger", "verify"]
     ok = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert ok.returncode == 0, ok.stderr
     async with sessionmaker() as s, s.begin():

@@ -102,7 +102,7 @@ async def test_not_enough_points_is_a_clear_answer(client, sessionmaker):
 async def test_vouchers_of_other_members_are_not_found(client, sessionmaker, settings):
     from litestar.testing import AsyncTestClient
 
-    from vafa.app import create_app
+    from vafa.server.app import create_app
 
     await login_customer(client, sessionmaker)
     await give(sessionmaker, 100)
@@ -166,7 +166,7 @@ async def test_two_hundred_simultaneous_redemptions(client, sessionmaker, migrat
     from vafa.settings import ROOT
 
     result = subprocess.run(
-        [sys.executable, "-m", "vafa.cli", "ledger", "verify"],
+        [sys.executable, "-m", "vafa.server.cli", "ledger", "verify"],
         capture_output=True,
         text=True,
         env={**os.environ, "DATABASE_URL": migrated, "VAFA_SECRET_KEY": "x" * 40},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ from babel.dates import format_date as babel_format_date
 from babel.dates import format_time as babel_format_time
 from babel.numbers import format_decimal
 
+from vafa.i18n import translate
 from vafa.i18n.normalize import to_ascii_digits, to_persian_digits
 
 JALALI_MONTHS = (
@@ -88,3 +90,17 @@ def parse_date(text: str) -> date:
     if year < 1700:
         return jdatetime.date(year, month, day).togregorian()
     return date(year, month, day)
+
+
+def format_message(language: str, message: str, values: Mapping[str, object]) -> str:
+    """`message` translated into `language` with its values filled in: a value named
+    `field` is a label, translated too; numbers are written in the language's digits."""
+    filled: dict[str, object] = {}
+    for name, value in values.items():
+        if name == "field":
+            filled[name] = translate(language, str(value))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            filled[name] = format_number(value, language)
+        else:
+            filled[name] = value
+    return translate(language, message, **filled)

@@ -42,6 +42,13 @@ def normalize_text(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+def tidy_text(text: str) -> str:
+    """Text to store, as typed: one yeh and kaf, single spaces, trimmed; the Persian
+    half-space (ZWNJ) and the digits stay as they were written."""
+    text = unicodedata.normalize("NFKC", text).translate(_LETTERS)
+    return _SPACE.sub(" ", text).strip()
+
+
 def fold(text: str) -> str:
     """`normalize_text` plus casefold: for keyword and username matching."""
     return normalize_text(text).casefold()

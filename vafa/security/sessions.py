@@ -18,7 +18,7 @@ from litestar.security.jwt import JWTCookieAuth, Token
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vafa.database import open_session, utcnow
+from vafa.database import request_session, utcnow
 from vafa.models import AuthSession
 from vafa.settings import Settings
 
@@ -65,21 +65,21 @@ def make_auth(
     async def retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
         if not isinstance(token.jti, str):
             return None
-        session = await open_session(connection.app.state.sessionmaker, read_only=True)
-        async with session:
-            row = await session.get(AuthSession, token.jti)
-            if (
-                row is None
-                or row.revoked_at is not None
-                or row.audience != audience.name
-                or row.expires_at <= utcnow()
-                or str(row.subject_id) != token.sub
-            ):
-                return None
-            user = await session.get(model, row.subject_id)
-            if user is None or not getattr(user, "active", True):
-                return None
-            return user
+        # The request's own session: the handler sees the same user object.
+        session = await request_session(connection.scope).get()
+        row = await session.get(AuthSession, token.jti)
+        if (
+            row is None
+            or row.revoked_at is not None
+            or row.audience != audience.name
+            or row.expires_at <= utcnow()
+            or str(row.subject_id) != token.sub
+        ):
+            return None
+        user = await session.get(model, row.subject_id)
+        if user is None or not getattr(user, "active", True):
+            return None
+        return user
 
     return JWTCookieAuth[Any, Token](
         token_secret=settings.secret_key,

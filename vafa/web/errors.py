@@ -14,6 +14,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from vafa.errors import UserError
 from vafa.i18n import N_, current_language, gettext
 from vafa.web.middleware import scope_language
 
@@ -48,14 +49,22 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
     )
 
 
-def error_response(request: Request[Any, Any, Any], status: int) -> Response[Any]:
+def error_response(
+    request: Request[Any, Any, Any], status: int, message: str | None = None
+) -> Response[Any]:
     # Errors raised before routing (404, 405) never pass the language middleware.
     settings = request.app.state.settings
     current_language.set(scope_language(request.scope, settings.default_language))
     known = status if status in MESSAGES else (500 if status >= 500 else 400)
-    message, title = gettext(MESSAGES[known]), gettext(TITLES[known])
+    title = gettext(TITLES[known])
+    message = message or gettext(MESSAGES[known])
     if _wants_json(request):
-        return Response({"error": message, "status": status}, status_code=status)
+        # RFC 9457 problem details.
+        return Response(
+            {"type": "about:blank", "title": title, "status": status, "detail": message},
+            status_code=status,
+            media_type="application/problem+json",
+        )
     if request.headers.get("hx-request") == "true":
         # htmx swaps the fragment into the page's error slot instead of its target.
         return Template(
@@ -81,6 +90,14 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
                 return Response(b"", status_code=200, headers={"HX-Redirect": target})
             return Redirect(target)
     return error_response(request, exc.status_code)
+
+
+def user_error_handler(request: Request[Any, Any, Any], exc: UserError) -> Response[Any]:
+    """A service's refusal that the handler did not show on its own page."""
+    current_language.set(
+        scope_language(request.scope, request.app.state.settings.default_language)
+    )
+    return error_response(request, exc.status, exc.text())
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -1,14 +1,32 @@
-"""Small helpers shared by the portal and admin handlers."""
+"""Reading what people type: the posted form, ids and pages in URLs, and typed values
+(numbers and dates in Persian, Arabic-Indic or ASCII digits, texts, choices, phone
+numbers, form keys). Every parser raises `UserError` before anything is written."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import re
+import secrets
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from litestar import Request
 from litestar.params import Parameter
 
+from vafa.calendar import end_of_range, start_of_day
+from vafa.database import utcnow
+from vafa.errors import UserError
+from vafa.i18n import N_, current_language
+from vafa.i18n.formatting import format_short_date, parse_date
+from vafa.i18n.normalize import InvalidPhone, normalize_phone, tidy_text, to_ascii_digits
+from vafa.settings import LANGUAGES
+
 MAX_FIELD = 4096
+INT32 = 2_147_483_647
+MAX_DAYS = 3_650
+E = TypeVar("E", bound=StrEnum)
 
 
 async def form_data(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -57,3 +75,142 @@ def query_page(request: Request[Any, Any, Any]) -> int:
     """A page number from 1 to 10,000 (anything else is the first page)."""
     raw = request.query_params.get("page", "1")
     return max(1, min(int(raw), 10_000)) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 1
+
+
+# --- typed values ------------------------------------------------------------------
+
+# Thousands separators (ASCII and Persian), spaces and invisible direction marks.
+NUMBER_NOISE = re.compile("[,\u066c\\s\u200c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_MINUS = ("-", "\u2212")
+_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+PHONE_EXAMPLE = N_("Please enter a valid mobile number, for example 0912 345 6789.")
+
+
+def parse_int(
+    data: Mapping[str, str],
+    name: str,
+    label: str,
+    *,
+    minimum: int,
+    maximum: int,
+    default: int | None = None,
+    required: bool = True,
+) -> int | None:
+    """A whole number typed in any digits, with or without thousands separators."""
+    raw = NUMBER_NOISE.sub("", to_ascii_digits(data.get(name, "")))
+    if not raw:
+        if default is not None:
+            return default
+        if required:
+            raise UserError(N_("%(field)s: please fill this in."), field=label)
+        return None
+    negative = raw[0] in _MINUS
+    digits = raw[1:] if negative or raw[0] == "+" else raw
+    if digits.isascii() and digits.isdigit() and len(digits) <= 19:
+        value = -int(digits) if negative else int(digits)
+        if minimum <= value <= maximum:
+            return value
+    raise UserError(
+        N_("%(field)s: enter a whole number from %(min)s to %(max)s."),
+        field=label,
+        min=minimum,
+        max=maximum,
+    )
+
+
+def required_int(data: Mapping[str, str], name: str, label: str, **limits: int) -> int:
+    value = parse_int(data, name, label, **limits)
+    assert value is not None
+    return value
+
+
+def parse_text(
+    data: Mapping[str, str], name: str, label: str, *, limit: int, required: bool = False
+) -> str:
+    """Text as typed (the half-space kept), without control characters."""
+    text = "".join(ch for ch in tidy_text(data.get(name, "")) if ord(ch) >= 32)
+    if required and not text:
+        raise UserError(N_("%(field)s: please fill this in."), field=label)
+    if len(text) > limit:
+        raise UserError(N_("%(field)s: at most %(max)s characters."), field=label, max=limit)
+    return text
+
+
+def parse_choice(data: Mapping[str, str], name: str, label: str, choices: type[E]) -> E:
+    try:
+        return choices(data.get(name, ""))
+    except ValueError:
+        raise UserError(N_("%(field)s: choose one of the options."), field=label) from None
+
+
+def parse_names(
+    data: Mapping[str, str],
+    prefix: str,
+    labels: Mapping[str, str],
+    *,
+    limit: int,
+    required: str | None,
+) -> dict[str, str]:
+    """One text per language (`prefix_fa`, ...); `required` names the language that
+    must be filled in."""
+    names = {}
+    for language in LANGUAGES:
+        text = parse_text(
+            data, f"{prefix}_{language}", labels[language], limit=limit, required=language == required
+        )
+        if text:
+            names[language] = text
+    return names
+
+
+def parse_day(data: Mapping[str, str], name: str, label: str) -> date | None:
+    """A date typed as Solar Hijri (۱۴۰۴/۰۱/۱۵) or ISO (2025-04-04); empty is None."""
+    raw = data.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        day = parse_date(raw)
+    except (ValueError, OverflowError):
+        day = None
+    if day is None or not 2000 <= day.year <= 2200:
+        example = format_short_date(utcnow().date(), current_language.get())
+        raise UserError(
+            N_("%(field)s: enter a date like %(example)s."), field=label, example=example
+        )
+    return day
+
+
+def day_range(
+    data: Mapping[str, str], first: str, last: str, labels: tuple[str, str], tz: str
+) -> tuple[datetime | None, datetime | None]:
+    """From the start of the first day to the end of the last day (both optional),
+    as UTC instants at local midnight."""
+    start_day = parse_day(data, first, labels[0])
+    last_day = parse_day(data, last, labels[1])
+    if start_day and last_day and last_day < start_day:
+        raise UserError(N_("The last day cannot be before the first day."))
+    return (
+        start_of_day(start_day, tz) if start_day else None,
+        end_of_range(last_day, tz) if last_day else None,
+    )
+
+
+def parse_phone(raw: str) -> str:
+    """A mobile number in any usual form and digits, as E.164."""
+    try:
+        return normalize_phone(raw)
+    except InvalidPhone:
+        raise UserError(PHONE_EXAMPLE) from None
+
+
+def parse_key(data: Mapping[str, str]) -> str:
+    """The random token a form carries so that sending it twice changes things once."""
+    key = data.get("key", "")
+    if not _KEY.fullmatch(key):
+        raise UserError(N_("This form has expired. Please reload the page and try again."))
+    return key
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(16)
+

@@ -5,12 +5,14 @@ from __future__ import annotations
 from http.cookies import SimpleCookie
 from typing import Any
 
-from litestar.datastructures import MutableScopeHeaders
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from vafa.i18n import current_language, parse_language
+from vafa.settings import Settings
 
 LANGUAGE_COOKIE = "vafa_lang"
+LANGUAGE_MAX_AGE = 365 * 24 * 3600
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -72,3 +74,16 @@ async def security_headers(message: Message, scope: Scope) -> None:
     # Pages carry personal data: never keep them in shared caches.
     if "cache-control" not in headers and not scope["path"].startswith("/static"):
         headers["cache-control"] = "no-store"
+
+
+def language_cookie(language: str, settings: Settings) -> Cookie:
+    """Remembers the visitor's language choice for a year."""
+    return Cookie(
+        key=LANGUAGE_COOKIE,
+        value=language,
+        max_age=LANGUAGE_MAX_AGE,
+        path="/",
+        samesite="lax",
+        secure=settings.cookie_secure,
+        httponly=True,
+    )

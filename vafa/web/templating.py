@@ -6,31 +6,26 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 from markupsafe import Markup
 
+from vafa.calendar import last_day
 from vafa.database import utcnow
 from vafa.i18n import LANGUAGE_NAMES, current_language, direction, gettext, ngettext
 from vafa.i18n.formatting import (
     format_date,
     format_datetime,
+    format_message,
     format_number,
     format_number_text,
     format_short_date,
 )
 from vafa.i18n.normalize import format_phone
+from vafa.permissions import Permission, user_can
 from vafa.settings import LANGUAGES, ROOT, Settings
-from vafa.web.labels import (
-    AUDIT_ACTION_LABELS,
-    ENTRY_KIND_LABELS,
-    HISTORY_FILTER_LABELS,
-    OBJECT_LABELS,
-    ROLE_LABELS,
-    SMS_STATUS_LABELS,
-    VOUCHER_STATUS_LABELS,
-    audit_details,
-)
+from vafa.web.forms import new_key
+from vafa.web.labels import KERNEL_LABELS, audit_details, merge_labels
 
 
 def in_language(function: Callable[[Any, str], str]) -> Callable[[Any], str]:
@@ -38,8 +33,18 @@ def in_language(function: Callable[[Any, str], str]) -> Callable[[Any], str]:
     return lambda value: function(value, current_language.get())
 
 
+@pass_context
+def can(context: Any, permission: str) -> bool:
+    """May the logged-in staff member do this? (the permissions table decides)"""
+    request = context.get("request")
+    user = request.scope.get("user") if request is not None else None
+    return user_can(user, Permission(permission))
+
+
 def build_environment(
-    settings: Settings, extra_globals: dict[str, Any] | None = None
+    settings: Settings,
+    extra_globals: dict[str, Any] | None = None,
+    labels: dict[str, dict[str, str]] | None = None,
 ) -> Environment:
     env = Environment(
         loader=FileSystemLoader(ROOT / "templates"),
@@ -61,7 +66,12 @@ def build_environment(
         # Names in another script keep their own direction inside a sentence.
         return Markup("<bdi>{}</bdi>").format(text or "")
 
+    def say(message: str, values: dict[str, Any] | None = None) -> str:
+        # A stored message with its values (a timeline item), in the page's language.
+        return format_message(lang(), message, values or {})
+
     env.globals.update(
+        say=say,
         bdi=bdi,
         lang=lang,
         now=utcnow,
@@ -69,15 +79,14 @@ def build_environment(
         text_dir=lambda: direction(current_language.get()),
         languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
         settings=settings,
-        role_labels=ROLE_LABELS,
-        status_labels=SMS_STATUS_LABELS,
-        action_labels=AUDIT_ACTION_LABELS,
-        object_labels=OBJECT_LABELS,
-        entry_labels=ENTRY_KIND_LABELS,
-        history_labels=HISTORY_FILTER_LABELS,
-        voucher_labels=VOUCHER_STATUS_LABELS,
-        audit_details=audit_details,
+        can=can,
+        new_key=new_key,
+        last_day=lambda moment: last_day(moment, tz),
     )
+    merged = merge_labels(KERNEL_LABELS, labels or {})
+    env.globals.update(merged)
+    fields = merged["field_labels"]
+    env.globals["audit_details"] = lambda details: audit_details(details, fields)
 
     def _date(value: date | datetime | None) -> str:
         return format_date(value, lang(), tz) if value else ""
@@ -118,6 +127,8 @@ def build_environment(
 
 
 def template_engine(
-    settings: Settings, extra_globals: dict[str, Any] | None = None
+    settings: Settings,
+    extra_globals: dict[str, Any] | None = None,
+    labels: dict[str, dict[str, str]] | None = None,
 ) -> JinjaTemplateEngine:
-    return JinjaTemplateEngine.from_environment(build_environment(settings, extra_globals))
+    return JinjaTemplateEngine.from_environment(build_environment(settings, extra_globals, labels))

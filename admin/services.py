@@ -5,27 +5,25 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from admin.models import AuditLog, StaffUser
+from vafa import audit
+from vafa.actor import Actor
 from vafa.database import utcnow
+from vafa.errors import UserError
 from vafa.i18n import N_
 from vafa.i18n.normalize import fold
+from vafa.models import StaffUser
+from vafa.permissions import Role
 from vafa.security import sessions
 from vafa.security.passwords import hash_password, password_problem, verify_password
-from vafa.settings import ROLES
 
 FREE_FAILURES = 3  # wrong passwords allowed before the account starts to wait
 LOCK_BASE = timedelta(seconds=30)
 LOCK_MAX = timedelta(hours=1)
 USERNAME_MAX = 64
-
-
-class StaffError(ValueError):
-    """`args[0]` is an untranslated message for the person at the form."""
 
 
 class LoginResult(enum.Enum):
@@ -55,32 +53,8 @@ def clean_username(raw: str) -> str:
         or len(username) > USERNAME_MAX
         or not all(ch.isalnum() or ch in "._-" for ch in username)
     ):
-        raise StaffError(N_("Usernames use letters, digits, dots, dashes and underscores."))
+        raise UserError(N_("Usernames use letters, digits, dots, dashes and underscores."))
     return username
-
-
-async def audit(
-    session: AsyncSession,
-    *,
-    actor_id: int | None,
-    action: str,
-    object_type: str,
-    object_id: str | int | None,
-    details: dict[str, Any] | None = None,
-    ip: str | None = None,
-) -> None:
-    session.add(
-        AuditLog(
-            at=utcnow(),
-            actor_id=actor_id,
-            action=action,
-            object_type=object_type,
-            object_id=None if object_id is None else str(object_id),
-            details=details,
-            ip=ip,
-        )
-    )
-    await session.flush()
 
 
 async def create_staff(
@@ -89,18 +63,17 @@ async def create_staff(
     username: str,
     password: str,
     role: str,
-    actor_id: int | None,
-    ip: str | None = None,
+    actor: Actor,
 ) -> StaffUser:
     username = clean_username(username)
-    if role not in ROLES:
-        raise StaffError(N_("Unknown role."))
+    if role not in set(Role):
+        raise UserError(N_("Unknown role."))
     problem = password_problem(password)
     if problem:
-        raise StaffError(problem)
+        raise UserError(problem)
     exists = await session.scalar(select(StaffUser.id).where(StaffUser.username == username))
     if exists is not None:
-        raise StaffError(N_("This username is taken."))
+        raise UserError(N_("This username is taken."))
     staff = StaffUser(
         username=username,
         password_hash=await hash_password(password),
@@ -109,24 +82,25 @@ async def create_staff(
     )
     session.add(staff)
     await session.flush()
-    await audit(
+    await audit.record(
         session,
-        actor_id=actor_id,
+        actor=actor,
         action="staff.create",
         object_type="staff",
         object_id=staff.id,
         details={"username": username, "role": role},
-        ip=ip,
     )
     return staff
 
 
-async def authenticate(session: AsyncSession, *, username: str, password: str) -> Login:
+async def authenticate(
+    session: AsyncSession, *, username: str, password: str, address: str | None = None
+) -> Login:
     """Check a password. Failures are counted in the caller's transaction, which the
-    caller commits even though the login failed."""
+    caller commits even though the login failed; a success is audited."""
     try:
         name = clean_username(username)
-    except StaffError:
+    except UserError:
         name = ""
     staff = (
         await session.scalar(select(StaffUser).where(StaffUser.username == name).with_for_update())
@@ -149,13 +123,20 @@ async def authenticate(session: AsyncSession, *, username: str, password: str) -
     staff.locked_until = None
     staff.last_login_at = now
     await session.flush()
+    await audit.record(
+        session,
+        actor=Actor.staff(staff.id, address),
+        action="staff.login",
+        object_type="staff",
+        object_id=staff.id,
+    )
     return Login(LoginResult.OK, staff=staff)
 
 
 async def _owners_left(session: AsyncSession, excluding: int) -> int:
     count = await session.scalar(
         select(func.count()).where(
-            StaffUser.role == "owner", StaffUser.active.is_(True), StaffUser.id != excluding
+            StaffUser.role == Role.OWNER, StaffUser.active.is_(True), StaffUser.id != excluding
         )
     )
     return count or 0
@@ -167,28 +148,26 @@ async def update_staff(
     staff: StaffUser,
     role: str,
     active: bool,
-    actor_id: int,
-    ip: str | None = None,
+    actor: Actor,
 ) -> StaffUser:
-    if role not in ROLES:
-        raise StaffError(N_("Unknown role."))
-    losing_owner = staff.role == "owner" and (role != "owner" or not active)
+    if role not in set(Role):
+        raise UserError(N_("Unknown role."))
+    losing_owner = staff.role == Role.OWNER and (role != Role.OWNER or not active)
     if losing_owner and await _owners_left(session, staff.id) == 0:
-        raise StaffError(N_("The club must keep at least one active owner."))
+        raise UserError(N_("The club must keep at least one active owner."))
     before = {"role": staff.role, "active": staff.active}
     staff.role = role
     staff.active = active
     if not active:
         await sessions.revoke_all(session, audience="staff", subject_id=staff.id)
     await session.flush()
-    await audit(
+    await audit.record(
         session,
-        actor_id=actor_id,
+        actor=actor,
         action="staff.update",
         object_type="staff",
         object_id=staff.id,
         details={"before": before, "after": {"role": role, "active": active}},
-        ip=ip,
     )
     return staff
 
@@ -198,22 +177,20 @@ async def set_password(
     *,
     staff: StaffUser,
     password: str,
-    actor_id: int | None,
-    ip: str | None = None,
+    actor: Actor,
 ) -> None:
     problem = password_problem(password)
     if problem:
-        raise StaffError(problem)
+        raise UserError(problem)
     staff.password_hash = await hash_password(password)
     staff.failed_logins = 0
     staff.locked_until = None
     # A new password ends every login made with the old one.
     await sessions.revoke_all(session, audience="staff", subject_id=staff.id)
-    await audit(
+    await audit.record(
         session,
-        actor_id=actor_id,
+        actor=actor,
         action="staff.password",
         object_type="staff",
         object_id=staff.id,
-        ip=ip,
     )
