@@ -43,9 +43,11 @@ run: $(RUN_STAMP)
 	@echo "Vafa: http://$(HOST):$(PORT)/  (staff: http://$(HOST):$(PORT)/admin/login)"
 	VAFA_COOKIE_SECURE=$${VAFA_COOKIE_SECURE:-false} $(BIN)/vafa run --host $(HOST) --port $(PORT)
 
-## make test: system packages the tests need, then the suite on SQLite and PostgreSQL.
+## make test: system packages the tests need, lint and types, then the suite on SQLite
+## and PostgreSQL (the layer rule between packages is one of the tests).
 test: $(TEST_STAMP) system-deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -p no:cacheprovider --db=sqlite
 	$(BIN)/python -m pytest -p no:cacheprovider --db=postgres
 
@@ -70,7 +72,7 @@ messages: $(RUN_STAMP)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 
-## make typecheck: mypy, configured in pyproject.toml ([tool.mypy]); not part of `make test` yet.
+## make typecheck: mypy alone, configured in pyproject.toml ([tool.mypy]).
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 

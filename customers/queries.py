@@ -6,6 +6,7 @@ import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -105,7 +106,7 @@ async def own_timeline(
         return []
     items: list[TimelineItem] = []
 
-    def older(column):  # type: ignore[no-untyped-def]
+    def older(column: Any) -> Any:
         return column < before if before is not None else True
 
     logins = await session.scalars(

@@ -124,6 +124,8 @@ async def birthday_bonuses(session: AsyncSession, settings: Settings) -> int:
             break
         last_id = batch[-1][0]
         for customer_id, birthday in batch:
+            if birthday is None:
+                continue
             born = jdatetime.date.fromgregorian(date=birthday).month if jalali else birthday.month
             if born == month:
                 given += bool(

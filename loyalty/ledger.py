@@ -37,7 +37,7 @@ from loyalty.models import (
     JournalEntry,
     Lot,
 )
-from vafa.database import utcnow
+from vafa.database import rowcount, utcnow
 
 
 class LedgerError(Exception):
@@ -113,7 +113,7 @@ async def balances(session: AsyncSession, customer_id: int) -> dict[str, int]:
             select(Account.kind, Account.balance).where(Account.customer_id == customer_id)
         )
     ).all()
-    result = {WALLET: 0, PENDING: 0, DEBT: 0}
+    result: dict[str, int] = {WALLET: 0, PENDING: 0, DEBT: 0}
     result.update(dict(rows))
     return result
 
@@ -150,7 +150,7 @@ async def _move(
             .where(Account.id == debit, Account.balance >= amount)
             .values(balance=Account.balance - amount)
         )
-        if result.rowcount != 1:
+        if rowcount(result) != 1:
             raise InsufficientPoints(amount)
     elif await _is_cached(session, debit):
         await session.execute(
@@ -183,7 +183,13 @@ async def _is_cached(session: AsyncSession, account_id: int) -> bool:
     return account is not None and account.kind in MEMBER_KINDS
 
 
-async def _once(session: AsyncSession, key: str, kind: str, customer_id: int | None, work):  # type: ignore[no-untyped-def]
+async def _once(
+    session: AsyncSession,
+    key: str,
+    kind: str,
+    customer_id: int | None,
+    work: Callable[[], Awaitable[JournalEntry]],
+) -> JournalEntry:
     """Run `work` under a savepoint; a concurrent twin with the same key loses the
     unique index race and gets the winner's entry instead."""
     existing = await _existing(session, key, kind=kind, customer_id=customer_id)

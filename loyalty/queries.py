@@ -237,7 +237,7 @@ async def all_rewards(session: AsyncSession) -> list[Reward]:
     return list((await session.scalars(select(Reward).order_by(Reward.id.desc()))).all())
 
 
-def _vouchers() -> Select[tuple[Voucher, Reward, str]]:
+def _vouchers() -> Select[Voucher, Reward, str]:
     return (
         select(Voucher, Reward, Customer.phone)
         .join(Reward, Reward.id == Voucher.reward_id)
@@ -247,7 +247,7 @@ def _vouchers() -> Select[tuple[Voucher, Reward, str]]:
 
 async def vouchers_page(
     session: AsyncSession, number: int, size: int
-) -> Page[Row[tuple[Voucher, Reward, str]]]:
+) -> Page[Row[Voucher, Reward, str]]:
     rows = await session.execute(
         _vouchers().order_by(Voucher.id.desc()).offset((number - 1) * size).limit(size + 1)
     )
@@ -256,27 +256,27 @@ async def vouchers_page(
 
 async def used_voucher(
     session: AsyncSession, voucher_id: int
-) -> Row[tuple[Voucher, Reward, str]] | None:
+) -> Row[Voucher, Reward, str] | None:
     rows = await session.execute(
         _vouchers().where(Voucher.id == voucher_id, Voucher.status == VoucherStatus.USED)
     )
     return rows.first()
 
 
-def _purchases() -> Select[tuple[Purchase, str]]:
+def _purchases() -> Select[Purchase, str]:
     return select(Purchase, Customer.phone).join(Customer, Customer.id == Purchase.customer_id)
 
 
 async def purchases_page(
     session: AsyncSession, number: int, size: int
-) -> Page[Row[tuple[Purchase, str]]]:
+) -> Page[Row[Purchase, str]]:
     rows = await session.execute(
         _purchases().order_by(Purchase.id.desc()).offset((number - 1) * size).limit(size + 1)
     )
     return _page(rows.all(), number, size)
 
 
-async def purchase(session: AsyncSession, purchase_id: int) -> Row[tuple[Purchase, str]] | None:
+async def purchase(session: AsyncSession, purchase_id: int) -> Row[Purchase, str] | None:
     return (await session.execute(_purchases().where(Purchase.id == purchase_id))).first()
 
 

@@ -18,7 +18,7 @@ from loyalty.tiers import current_tier
 from vafa import audit
 from vafa.actor import SYSTEM, Actor
 from vafa.calendar import end_of_range, local_day
-from vafa.database import utcnow
+from vafa.database import rowcount, utcnow
 from vafa.errors import UserError
 from vafa.i18n import N_
 from vafa.i18n.normalize import to_ascii_digits
@@ -121,7 +121,7 @@ async def redeem(
                 .where(Reward.id == reward.id, Reward.stock > 0)
                 .values(stock=Reward.stock - 1)
             )
-            if result.rowcount != 1:
+            if rowcount(result) != 1:
                 raise UserError(N_("This reward has run out."), status=409)
         last_day = local_day(now, tz) + timedelta(days=reward.voucher_days)
         voucher = Voucher(

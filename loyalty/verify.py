@@ -64,14 +64,15 @@ async def verify(session: AsyncSession) -> list[Problem]:
 
         def problem(message: str, account: Account = account) -> None:
             problems.append(
-                Problem(account.id, account.customer_id, phones.get(account.customer_id), message)
+                Problem(account.id, account.customer_id, phones.get(account.customer_id or 0), message)
             )
 
         expected = derived.get(account.id, 0)
+        member = account.customer_id or 0
         if account.kind in (WALLET, PENDING, DEBT) and account.balance != expected:
             problem(f"{account.kind} balance {account.balance} != journal {expected}")
         if account.kind in (WALLET, PENDING):
-            in_lots = lots.get((account.customer_id, account.kind == WALLET), 0)
+            in_lots = lots.get((member, account.kind == WALLET), 0)
             if account.balance != in_lots:
                 problem(f"{account.kind} balance {account.balance} != lot remainders {in_lots}")
         if account.kind in (WALLET, PENDING) and expected < 0:

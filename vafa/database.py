@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from litestar.di import NamedDependency
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from sqlalchemy import CheckConstraint, DateTime, MetaData, event
+from sqlalchemy import CheckConstraint, CursorResult, DateTime, MetaData, Result, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -67,6 +67,11 @@ def one_of(column: str, values: type[StrEnum], name: str | None = None) -> Check
     """`column IN (...)` from the enum that names the concept: one list per concept."""
     allowed = ", ".join(f"'{member.value}'" for member in values)
     return CheckConstraint(f"{column} IN ({allowed})", name=name or column)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE changed (what a conditional write checks)."""
+    return cast(CursorResult[Any], result).rowcount or 0
 
 
 def utcnow() -> datetime:

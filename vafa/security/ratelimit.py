@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vafa.database import utcnow
+from vafa.database import rowcount, utcnow
 from vafa.models import RateEvent
 
 
@@ -47,4 +47,4 @@ async def hit(
 
 async def purge(session: AsyncSession, *, older_than: timedelta = timedelta(days=1)) -> int:
     result = await session.execute(delete(RateEvent).where(RateEvent.at < utcnow() - older_than))
-    return result.rowcount or 0
+    return rowcount(result)

@@ -18,7 +18,7 @@ from litestar.security.jwt import JWTCookieAuth, Token
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vafa.database import request_session, utcnow
+from vafa.database import request_session, rowcount, utcnow
 from vafa.models import AuthSession
 from vafa.settings import Settings
 
@@ -168,4 +168,4 @@ async def revoke_all(session: AsyncSession, *, audience: str, subject_id: int) -
         )
         .values(revoked_at=utcnow())
     )
-    return result.rowcount or 0
+    return rowcount(result)

@@ -118,8 +118,10 @@ def parse_int(
     )
 
 
-def required_int(data: Mapping[str, str], name: str, label: str, **limits: int) -> int:
-    value = parse_int(data, name, label, **limits)
+def required_int(
+    data: Mapping[str, str], name: str, label: str, *, minimum: int, maximum: int
+) -> int:
+    value = parse_int(data, name, label, minimum=minimum, maximum=maximum)
     assert value is not None
     return value
 
