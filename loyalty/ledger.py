@@ -34,6 +34,7 @@ from loyalty.models import (
     WALLET,
     Account,
     Allocation,
+    EntryKind,
     JournalEntry,
     Lot,
 )
@@ -259,7 +260,7 @@ async def earn(
     points: int,
     key: str,
     cause: Cause | None = None,
-    kind: str = "earn",
+    kind: EntryKind = EntryKind.EARN,
     memo: str | None = None,
     created_by: str = "system",
     available_at: datetime | None = None,
@@ -312,7 +313,7 @@ async def spend(
     points: int,
     key: str,
     cause: Cause | None = None,
-    kind: str = "redeem",
+    kind: EntryKind = EntryKind.REDEEM,
     counter_account: int | None = None,
     memo: str | None = None,
     created_by: str = "system",
@@ -364,7 +365,7 @@ async def refund_spend(
     async def work() -> JournalEntry:
         entry = await _move(
             session,
-            kind="reverse",
+            kind=EntryKind.REVERSE,
             amount=spend_entry.amount,
             debit=spend_entry.credit_account_id,
             credit=accounts.wallet,
@@ -386,7 +387,7 @@ async def refund_spend(
         await session.flush()
         return entry
 
-    return await _once(session, key, "reverse", customer_id, work)
+    return await _once(session, key, EntryKind.REVERSE, customer_id, work)
 
 
 async def _repay_debt(
@@ -400,7 +401,7 @@ async def _repay_debt(
         return
     entry = await _move(
         session,
-        kind="reverse",
+        kind=EntryKind.REVERSE,
         amount=pay,
         debit=accounts.wallet,
         credit=accounts.debt,
@@ -453,7 +454,7 @@ async def take_back(
         take = min(lot.remaining, points)
         entry = await _move(
             session,
-            kind="reverse",
+            kind=EntryKind.REVERSE,
             amount=take,
             debit=accounts.pending,
             credit=programme,
@@ -472,7 +473,7 @@ async def take_back(
     if take > 0:
         entry = await _move(
             session,
-            kind="reverse",
+            kind=EntryKind.REVERSE,
             amount=take,
             debit=accounts.wallet,
             credit=programme,
@@ -496,7 +497,7 @@ async def take_back(
     if short and policy == "debt":
         await _move(
             session,
-            kind="reverse",
+            kind=EntryKind.REVERSE,
             amount=short,
             debit=accounts.debt,
             credit=programme,
@@ -589,7 +590,7 @@ async def expire_due(session: AsyncSession, *, now: datetime | None = None) -> i
         used = lot.points - lot.remaining
         entry = await _move(
             session,
-            kind="expire",
+            kind=EntryKind.EXPIRE,
             amount=lot.remaining,
             debit=accounts.wallet,
             credit=programme,

@@ -66,7 +66,7 @@ def preview(
     return [
         PreviewLine(rule, spend_points(rule, amount=amount, categories=categories, tier=tier))
         for rule in rules
-        if applies(rule, "spend", now)
+        if applies(rule, RuleKind.SPEND, now)
     ]
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers.models import Customer
-from loyalty.models import JournalEntry, MemberTier, Purchase, Refund, Tier, TierChange
+from loyalty.models import EntryKind, JournalEntry, MemberTier, Purchase, Refund, Tier, TierChange
 from loyalty.programme import get_programme
 from vafa.calendar import year_start
 from vafa.database import utcnow
@@ -48,7 +48,7 @@ async def qualifying_points(session: AsyncSession, customer_id: int, since: date
     earned = await session.scalar(
         select(func.coalesce(func.sum(JournalEntry.amount), 0)).where(
             JournalEntry.customer_id == customer_id,
-            JournalEntry.kind == "earn",
+            JournalEntry.kind == EntryKind.EARN,
             JournalEntry.created_at >= since,
         )
     )

@@ -24,7 +24,7 @@ def profile_page(
     form: dict[str, str] | None = None,
 ) -> Template:
     return Template(
-        "portal/profile.html",
+        "customers/profile.html",
         context={
             "customer": customer,
             "error": error.text() if error else None,

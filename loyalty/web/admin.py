@@ -52,7 +52,7 @@ def page(
     request: Staff, template: str, error: UserError | None = None, **context: Any
 ) -> Template:
     return Template(
-        f"admin/loyalty/{template}",
+        f"loyalty/admin/{template}",
         context={
             "staff": request.user,
             "error": error.text() if error else None,
@@ -151,12 +151,12 @@ class RulesController(Controller):
             )
         except UserError as error:
             return Template(
-                "admin/loyalty/_preview.html", context={"error": error.text()}, status_code=400
+                "loyalty/admin/_preview.html", context={"error": error.text()}, status_code=400
             )
         tier = next((t for t in tier_list if t.id == tier_id), None)
         draft = EarnRule(**values, budget_used=0)  # never added to the session
         return Template(
-            "admin/loyalty/_preview.html",
+            "loyalty/admin/_preview.html",
             context={
                 "points": rules.draft_points(draft, amount=amount, categories=categories, tier=tier),
                 "rule": draft,

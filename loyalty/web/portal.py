@@ -12,7 +12,7 @@ from litestar.params import FromPath
 from litestar.response import File, Redirect, Template
 
 from loyalty import images, queries, rewards
-from loyalty.models import Reward, Voucher
+from loyalty.models import EntryKind, Reward, Voucher
 from vafa.database import DB
 from vafa.errors import UserError
 from vafa.web.actors import customer_actor
@@ -21,10 +21,10 @@ from vafa.web.forms import PathId, form_data, query_id
 
 HISTORY_PAGE = 20
 HISTORY_FILTERS = {
-    "earn": ("earn", "adjust"),
-    "spend": ("redeem",),
-    "expire": ("expire",),
-    "return": ("reverse",),
+    "earn": (EntryKind.EARN, EntryKind.ADJUST),
+    "spend": (EntryKind.REDEEM,),
+    "expire": (EntryKind.EXPIRE,),
+    "return": (EntryKind.REVERSE,),
 }
 
 Member = Request[Any, Any, Any]  # request.user is the logged-in Customer
@@ -42,7 +42,7 @@ class PointsController(Controller):
     async def home(self, request: Member, db: DB) -> Template:
         found = await queries.home(db, request.user.id)
         return Template(
-            "portal/home.html",
+            "loyalty/portal/home.html",
             context={
                 "customer": request.user,
                 "summary": found.summary,
@@ -54,7 +54,7 @@ class PointsController(Controller):
     @get("/points")
     async def lots(self, request: Member, db: DB) -> Template:
         return Template(
-            "portal/points/lots.html",
+            "loyalty/portal/lots.html",
             context={
                 "lots": await queries.lots(db, request.user.id),
                 "summary": await queries.member_summary(db, request.user.id),
@@ -72,7 +72,7 @@ class PointsController(Controller):
             limit=HISTORY_PAGE,
         )
         return Template(
-            "portal/points/history.html",
+            "loyalty/portal/history.html",
             context={
                 "lines": lines,
                 "more": more,
@@ -86,7 +86,7 @@ def reward_page(
     reward: Reward, available: int, error: UserError | None = None
 ) -> Template:
     return Template(
-        "portal/points/reward.html",
+        "loyalty/portal/reward.html",
         context={
             "reward": reward,
             "available": available,
@@ -104,7 +104,7 @@ class RewardsController(Controller):
     @get("/")
     async def catalogue(self, request: Member, db: DB) -> Template:
         return Template(
-            "portal/points/rewards.html",
+            "loyalty/portal/rewards.html",
             context={
                 "rewards": await queries.member_catalogue(db, request.user.id),
                 "summary": await queries.member_summary(db, request.user.id),
@@ -142,7 +142,7 @@ class RewardsController(Controller):
 
 async def voucher_page(db: DB, found: Voucher, error: UserError | None = None) -> Template:
     return Template(
-        "portal/points/voucher.html",
+        "loyalty/portal/voucher.html",
         context={
             "voucher": found,
             "reward": await queries.reward(db, found.reward_id),
@@ -161,7 +161,7 @@ class VouchersController(Controller):
     @get("/")
     async def vouchers(self, request: Member, db: DB) -> Template:
         rows = await queries.member_vouchers(db, request.user.id)
-        return Template("portal/points/vouchers.html", context={"rows": rows})
+        return Template("loyalty/portal/vouchers.html", context={"rows": rows})
 
     @get("/{code:str}")
     async def voucher(self, request: Member, db: DB, code: FromPath[str]) -> Template:

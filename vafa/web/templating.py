@@ -12,11 +12,10 @@ from markupsafe import Markup
 
 from vafa.calendar import last_day
 from vafa.database import utcnow
-from vafa.i18n import LANGUAGE_NAMES, current_language, direction, gettext, ngettext
+from vafa.i18n import LANGUAGE_NAMES, current_language, direction, gettext, ngettext, translate
 from vafa.i18n.formatting import (
     format_date,
     format_datetime,
-    format_message,
     format_number,
     format_number_text,
     format_short_date,
@@ -31,6 +30,10 @@ from vafa.web.labels import KERNEL_LABELS, audit_details, merge_labels
 def in_language(function: Callable[[Any, str], str]) -> Callable[[Any], str]:
     """A template helper for text stored per language (a tier's or reward's name)."""
     return lambda value: function(value, current_language.get())
+
+
+# Values of stored messages that are codes: they read left to right in any language.
+LEFT_TO_RIGHT = frozenset({"receipt", "code", "ip"})
 
 
 @pass_context
@@ -66,9 +69,20 @@ def build_environment(
         # Names in another script keep their own direction inside a sentence.
         return Markup("<bdi>{}</bdi>").format(text or "")
 
-    def say(message: str, values: dict[str, Any] | None = None) -> str:
-        # A stored message with its values (a timeline item), in the page's language.
-        return format_message(lang(), message, values or {})
+    def say(message: str, values: dict[str, Any] | None = None) -> Markup:
+        """A stored message (a timeline item) in the page's language. Each value is
+        isolated in <bdi>, so Latin letters and digits keep their order inside a Persian
+        sentence; codes and receipt numbers read left to right and do not break."""
+        language = lang()
+        filled: dict[str, object] = {}
+        for name, value in (values or {}).items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                filled[name] = format_number(value, language)
+            elif name in LEFT_TO_RIGHT:
+                filled[name] = Markup('<bdi dir="ltr" class="text-nowrap">{}</bdi>').format(value)
+            else:
+                filled[name] = Markup("<bdi>{}</bdi>").format(value)
+        return Markup.escape(translate(language, message)) % filled
 
     env.globals.update(
         say=say,
