@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from customers.models import ConsentChange, Customer, CustomerNote
 from loyalty import ledger, purchases
+from tests.admin.test_staff import make_staff, staff_login
 from tests.conftest import login_customer, post_form
 from tests.loyalty.helpers import spend_rule
-from tests.test_staff import make_staff, staff_login
 from vafa.actor import Actor
 from vafa.audit import AuditLog
 from vafa.errors import UserError

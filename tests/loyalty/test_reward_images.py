@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from loyalty import images
 from loyalty.models import Reward
+from tests.admin.test_staff import make_staff, staff_login
 from tests.conftest import csrf_token
-from tests.test_staff import make_staff, staff_login
 
 
 def tiny_png() -> bytes:

@@ -18,9 +18,9 @@ from sqlalchemy.engine import Engine
 
 from customers.models import Customer
 from loyalty import ledger, purchases
+from tests.admin.test_staff import make_staff, staff_login
 from tests.conftest import login_customer, post_form
 from tests.loyalty.helpers import reward, spend_rule, tier
-from tests.test_staff import make_staff, staff_login
 from vafa.actor import SYSTEM
 
 PHONE = "+989121234567"

@@ -15,8 +15,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers.events import MemberJoined
+from tests.admin.test_staff import make_staff, staff_login
 from tests.conftest import login_customer
-from tests.test_staff import make_staff, staff_login
 from vafa.domain import Composition, Domain, Job, NavEntry, TimelineItem
 from vafa.events import EventBus, Subscription
 from vafa.permissions import Permission, requires

@@ -83,3 +83,56 @@ async def test_upgrade_from_the_first_release_keeps_members(migrated, tmp_path):
     await engine.dispose()
     assert row[0] == "سارا" and row[1] and len(row[1]) == 8
     assert programme == 1
+
+
+async def test_upgrade_to_the_customer_record_fills_search_keys_consent_and_actors(
+    migrated, tmp_path
+):
+    """0002 -> head: names become searchable (stored text untouched), today's consent
+    is the first entry of each member's consent history, and old audit rows name their
+    actor's kind."""
+    from sqlalchemy import text
+
+    from tests.conftest import make_settings
+    from vafa import migrate
+    from vafa.database import create_engine
+
+    if migrated.startswith("sqlite"):
+        url = f"sqlite+aiosqlite:///{tmp_path / 'before-0003.db'}"
+    else:
+        admin = create_engine(migrated, isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.execute(text("DROP DATABASE IF EXISTS vafa_upgrade_0003"))
+            await conn.execute(text("CREATE DATABASE vafa_upgrade_0003"))
+        await admin.dispose()
+        url = migrated.rsplit("/", 1)[0] + "/vafa_upgrade_0003"
+
+    migrate.upgrade_in_thread(make_settings(url), "0002")
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO customers (phone, name, language, marketing_consent, consent_at,"
+                " consent_source, created_at) VALUES ('+989121234567', 'مهدي نیک\u200cنام',"
+                " 'fa', true, '2025-01-02 10:00:00', 'portal', '2025-01-01 10:00:00'),"
+                " ('+989351234567', NULL, 'fa', false, NULL, NULL, '2025-01-01 10:00:00')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO audit_log (at, actor_id, action, object_type) VALUES"
+                " ('2025-01-01 10:00:00', 7, 'rule.create', 'rule'),"
+                " ('2025-01-01 10:00:00', NULL, 'staff.create', 'staff')"
+            )
+        )
+    migrate.upgrade_in_thread(make_settings(url), "head")
+    async with engine.connect() as conn:
+        names = (await conn.execute(text("SELECT name, name_key FROM customers ORDER BY id"))).all()
+        consents = (
+            await conn.execute(text("SELECT customer_id, given, source FROM customer_consent_changes"))
+        ).all()
+        actors = (await conn.execute(text("SELECT actor_kind FROM audit_log ORDER BY id"))).all()
+    await engine.dispose()
+    assert names[0] == ("مهدي نیک\u200cنام", "مهدی نیکنام") and names[1] == (None, None)
+    assert len(consents) == 1 and bool(consents[0][1]) and consents[0][2] == "portal"
+    assert [a[0] for a in actors] == ["staff", "system"]

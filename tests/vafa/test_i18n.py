@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from tests.admin.test_staff import make_staff, staff_login
 from tests.conftest import login_customer, post_form
-from tests.test_staff import make_staff, staff_login
 from vafa.i18n import LOCALES_DIR
 from vafa.i18n.formatting import format_date, format_number, parse_date
 from vafa.settings import ROOT

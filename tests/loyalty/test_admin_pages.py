@@ -24,9 +24,9 @@ from loyalty.models import (
 )
 from loyalty.programme import get_programme
 from loyalty.verify import verify
+from tests.admin.test_staff import make_staff, staff_login
 from tests.conftest import post_form
 from tests.loyalty.helpers import member, reward, spend_rule, tier
-from tests.test_staff import make_staff, staff_login
 from vafa.actor import Actor
 from vafa.audit import AuditLog
 from vafa.calendar import start_of_day

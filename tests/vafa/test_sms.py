@@ -242,7 +242,7 @@ async def test_cli_outbox_json(client, sessionmaker, migrated):
 
 
 async def test_admin_sms_log_masks_login_codes(client, sessionmaker):
-    from tests.test_staff import make_staff, staff_login
+    from tests.admin.test_staff import make_staff, staff_login
 
     await post_form(client, "/login", {"phone": "0912 123 4567"})
     async with sessionmaker() as s:
