@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty import keys, ledger
@@ -68,16 +68,9 @@ async def catalogue(session: AsyncSession, *, tier_rank: int) -> list[Reward]:
     """Rewards a member of this tier can see now, cheapest first."""
     now = utcnow()
     rows = (
-        await session.scalars(
-            select(Reward)
-            .where(
-                Reward.active,
-                or_(Reward.min_tier_rank.is_(None), Reward.min_tier_rank <= tier_rank),
-            )
-            .order_by(Reward.cost, Reward.id)
-        )
+        await session.scalars(select(Reward).where(Reward.active).order_by(Reward.cost, Reward.id))
     ).all()
-    return [r for r in rows if is_open(r, now)]
+    return [r for r in rows if visible_to(r, tier_rank) and is_open(r, now)]
 
 
 async def redeem(
