@@ -16,6 +16,22 @@ from vafa.database import Base, utcnow
 from vafa.settings import ROOT
 
 
+async def empty_database(migrated: str, tmp_path, name: str) -> str:
+    """A new, empty database on the engine under test, for upgrading step by step."""
+    from sqlalchemy import text
+
+    from vafa.database import create_engine
+
+    if migrated.startswith("sqlite"):
+        return f"sqlite+aiosqlite:///{tmp_path / name}.db"
+    admin = create_engine(migrated, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        await conn.execute(text(f"CREATE DATABASE {name}"))
+    await admin.dispose()
+    return migrated.rsplit("/", 1)[0] + f"/{name}"
+
+
 async def test_models_match_migrations(engine):
     def diff(connection):
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -52,15 +68,7 @@ async def test_upgrade_from_the_first_release_keeps_members(migrated, tmp_path):
     from vafa import migrate
     from vafa.database import create_engine
 
-    if migrated.startswith("sqlite"):
-        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-    else:
-        admin = create_engine(migrated, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text("DROP DATABASE IF EXISTS vafa_upgrade"))
-            await conn.execute(text("CREATE DATABASE vafa_upgrade"))
-        await admin.dispose()
-        url = migrated.rsplit("/", 1)[0] + "/vafa_upgrade"
+    url = await empty_database(migrated, tmp_path, "vafa_upgrade")
 
     def run(revision: str) -> None:
         migrate.upgrade_in_thread(make_settings(url), revision)
@@ -97,15 +105,7 @@ async def test_upgrade_to_the_customer_record_fills_search_keys_consent_and_acto
     from vafa import migrate
     from vafa.database import create_engine
 
-    if migrated.startswith("sqlite"):
-        url = f"sqlite+aiosqlite:///{tmp_path / 'before-0003.db'}"
-    else:
-        admin = create_engine(migrated, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text("DROP DATABASE IF EXISTS vafa_upgrade_0003"))
-            await conn.execute(text("CREATE DATABASE vafa_upgrade_0003"))
-        await admin.dispose()
-        url = migrated.rsplit("/", 1)[0] + "/vafa_upgrade_0003"
+    url = await empty_database(migrated, tmp_path, "vafa_upgrade_0003")
 
     migrate.upgrade_in_thread(make_settings(url), "0002")
     engine = create_engine(url)
