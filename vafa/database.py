@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from vafa import clock
 from vafa.events import BUS_KEY, EventBus
 
 # Read-only transactions on SQLite start with a plain (deferred) BEGIN so readers do
@@ -75,7 +76,7 @@ def rowcount(result: Result[Any]) -> int:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
