@@ -118,6 +118,36 @@ async def test_upgrade_to_the_customer_record_fills_search_keys_consent_and_acto
                 " ('+989351234567', NULL, 'fa', false, NULL, NULL, '2025-01-01 10:00:00')"
             )
         )
+        # Rows that refer to the tables the upgrade rebuilds (customers, rules).
+        await conn.execute(
+            text(
+                "INSERT INTO loyalty_accounts (kind, customer_id, balance) VALUES ('wallet', 1, 5);"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO loyalty_rules (name, kind, active, multiplier_percent,"
+                " category_multipliers, tier_multipliers, points, pending_days, budget_used,"
+                " created_at) VALUES ('signup', 'signup', true, 100, '{}', '{}', 5, 0, 0,"
+                " '2025-01-01 10:00:00')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO loyalty_journal (kind, amount, debit_account_id, credit_account_id,"
+                " customer_id, idempotency_key, created_by, created_at) SELECT 'earn', 5,"
+                " (SELECT id FROM loyalty_accounts WHERE kind = 'programme'),"
+                " (SELECT id FROM loyalty_accounts WHERE kind = 'wallet'), 1, 'signup:1',"
+                " 'system', '2025-01-01 10:00:00'"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO loyalty_rule_awards (rule_id, customer_id, entry_id, points, day)"
+                " SELECT (SELECT id FROM loyalty_rules), 1, (SELECT id FROM loyalty_journal),"
+                " 5, '2025-01-01'"
+            )
+        )
         await conn.execute(
             text(
                 "INSERT INTO audit_log (at, actor_id, action, object_type) VALUES"
@@ -132,7 +162,10 @@ async def test_upgrade_to_the_customer_record_fills_search_keys_consent_and_acto
             await conn.execute(text("SELECT customer_id, given, source FROM customer_consent_changes"))
         ).all()
         actors = (await conn.execute(text("SELECT actor_kind FROM audit_log ORDER BY id"))).all()
+        awards = (await conn.execute(text("SELECT rule_id, points FROM loyalty_rule_awards"))).all()
+        wallet = await conn.scalar(text("SELECT balance FROM loyalty_accounts WHERE kind = 'wallet'"))
     await engine.dispose()
     assert names[0] == ("مهدي نیک\u200cنام", "مهدی نیکنام") and names[1] == (None, None)
     assert len(consents) == 1 and bool(consents[0][1]) and consents[0][2] == "portal"
     assert [a[0] for a in actors] == ["staff", "system"]
+    assert len(awards) == 1 and awards[0][1] == 5 and wallet == 5
