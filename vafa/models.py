@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vafa.database import Base, UTCDateTime, one_of, utcnow
@@ -93,7 +93,13 @@ class RateEvent(Base):
 
 
 class SmsMessage(Base):
-    """The SMS outbox: every outgoing message, written with the change that caused it."""
+    """The SMS outbox: every outgoing message, written with the change that caused it.
+
+    Delivery (`vafa.sms.worker`): `pending` until claimed; `sending` while one worker
+    holds the lease (`lease_token`, until `next_attempt_at`) for attempt `attempts`,
+    committed before the gateway is called; then `sent`, `failed` or `expired`. A row
+    still `sending` after its lease had an unknown outcome and is looked up at the
+    gateway (by `localid`) before anything is sent again."""
 
     __tablename__ = "sms_messages"
 
@@ -104,9 +110,14 @@ class SmsMessage(Base):
     # For template messages (Kavenegar verify_lookup): the tokens to fill in.
     tokens: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Urgent messages (login codes, replies a person asked for) go at any hour; the
+    # rest wait for the club's daytime window.
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Names the claim holding the lease; only its holder records the outcome.
+    lease_token: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(String(300))
     backend: Mapped[str | None] = mapped_column(String(16))
     provider_message_id: Mapped[str | None] = mapped_column(String(64))
@@ -115,3 +126,9 @@ class SmsMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_sms_messages_due", "status", "next_attempt_at"),)
+
+    @property
+    def localid(self) -> str:
+        """Our id for the message at the gateway (Kavenegar's `localid`): stable across
+        attempts, so "did message N go?" can be asked after a timeout or a crash."""
+        return str(self.id)

@@ -1,7 +1,9 @@
 """The background worker: `vafa worker`, or inside `vafa run` for the embedded default.
 
-Each tick drains the SMS outbox; the domains' scheduled jobs (given by the
-composition root) and housekeeping run every so often.
+Each tick drains the SMS outbox (non-urgent messages only in the club's daytime
+window, see `vafa.sms.worker`); the domains' scheduled jobs (given by the composition
+root) and housekeeping run every so often. A stop request ends the outbox pass between
+two messages, never during a gateway call.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from vafa.domain import Job
 from vafa.security import ratelimit
 from vafa.settings import Settings
 from vafa.sms.gateway import SmsGateway, make_gateway
-from vafa.sms.worker import deliver_due
+from vafa.sms.worker import DeliveryRules, deliver_due
 
 log = logging.getLogger("vafa.worker")
 HOUSEKEEPING_EVERY = 3600.0
@@ -59,6 +61,7 @@ async def run_worker(
     gateway: SmsGateway | None = None,
 ) -> None:
     gateway = gateway or make_gateway(settings)
+    rules = DeliveryRules.from_settings(settings)
     log.info("worker started (sms backend: %s)", gateway.name)
     last_housekeeping = last_jobs = last_daily = 0.0
     while not stop.is_set():
@@ -69,7 +72,10 @@ async def run_worker(
                 last_jobs = time.monotonic()
                 if daily:
                     last_daily = last_jobs
-            while await deliver_due(sessionmaker, gateway) > 0 and not stop.is_set():
+            while (
+                await deliver_due(sessionmaker, gateway, rules=rules, stop=stop) > 0
+                and not stop.is_set()
+            ):
                 pass
             if time.monotonic() - last_housekeeping > HOUSEKEEPING_EVERY:
                 await housekeeping(sessionmaker)

@@ -9,12 +9,13 @@ import os
 import re
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 import requests
 import responses
 from sqlalchemy import select, update
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from tests.conftest import post_form
 from vafa.database import utcnow
@@ -22,8 +23,10 @@ from vafa.models import SmsMessage
 from vafa.settings import ROOT
 from vafa.sms import outbox
 from vafa.sms.gateway import KavenegarGateway, OutboxGateway, kavenegar_receptor
-from vafa.sms.worker import MAX_ATTEMPTS, backoff, deliver_due
+from vafa.sms.worker import MAX_ATTEMPTS, DeliveryRules, backoff, deliver_due
 
+# These tests are about delivery, not the hour: no quiet hours (see test_sms_delivery.py).
+ANYTIME = DeliveryRules(day_start=time(0), day_end=time(0))
 API_KEY = "4A6B7C-SECRET-API-KEY-0123456789"
 BASE = f"https://api.kavenegar.com/v1/{API_KEY}"
 
@@ -67,10 +70,11 @@ async def test_outbox_message_is_written_with_its_cause_or_not_at_all(sessionmak
 
 async def test_outbox_backend_marks_sent(sessionmaker):
     message_id = await queue(sessionmaker)
-    assert await deliver_due(sessionmaker, OutboxGateway()) == 1
+    assert await deliver_due(sessionmaker, OutboxGateway(), rules=ANYTIME) == 1
     message = await row(sessionmaker, message_id)
     assert message.status == "sent" and message.provider_message_id == f"outbox-{message_id}"
-    assert await deliver_due(sessionmaker, OutboxGateway()) == 0  # nothing sent twice
+    # Nothing is sent twice.
+    assert await deliver_due(sessionmaker, OutboxGateway(), rules=ANYTIME) == 0
 
 
 @responses.activate
@@ -80,7 +84,7 @@ async def test_kavenegar_otp_uses_verify_lookup_and_records_message_id(sessionma
         json=ok([{"messageid": 8792343, "status": 5, "receptor": "09121234567"}]),
     )
     message_id = await queue(sessionmaker, otp=True)
-    assert await deliver_due(sessionmaker, kavenegar()) == 1
+    assert await deliver_due(sessionmaker, kavenegar(), rules=ANYTIME) == 1
     sent = call.calls[0].request.body
     assert "receptor=09121234567" in sent and "template=vafa-login" in sent
     assert "token=493817" in sent
@@ -94,7 +98,7 @@ async def test_kavenegar_otp_uses_verify_lookup_and_records_message_id(sessionma
 async def test_kavenegar_text_uses_sms_send_with_localid(sessionmaker):
     call = responses.post(f"{BASE}/sms/send.json", json=ok([{"messageid": 77, "status": 1}]))
     message_id = await queue(sessionmaker)
-    assert await deliver_due(sessionmaker, kavenegar()) == 1
+    assert await deliver_due(sessionmaker, kavenegar(), rules=ANYTIME) == 1
     body = call.calls[0].request.body
     assert "receptor=0037477123456" in body and f"localid={message_id}" in body
     assert "sender=10004346" in body
@@ -118,7 +122,7 @@ async def test_kavenegar_statuses_map_to_retry_or_fail(sessionmaker, status, out
     responses.post(f"{BASE}/sms/send.json", json=fail(status, "خطا"))
     message_id = await queue(sessionmaker)
     with caplog.at_level(logging.DEBUG):
-        assert await deliver_due(sessionmaker, kavenegar()) == 0
+        assert await deliver_due(sessionmaker, kavenegar(), rules=ANYTIME) == 0
     message = await row(sessionmaker, message_id)
     assert message.status == outcome
     assert message.last_error.startswith(f"kavenegar {status}")
@@ -129,15 +133,20 @@ async def test_kavenegar_statuses_map_to_retry_or_fail(sessionmaker, status, out
 
 @responses.activate
 async def test_network_error_is_retried_and_the_key_never_leaks(sessionmaker, caplog):
+    # No connection could be made (what requests raises then): the message never left.
     responses.post(
         f"{BASE}/sms/send.json",
         body=requests.exceptions.ConnectionError(
-            f"Max retries exceeded with url: /v1/{API_KEY}/sms/send.json"
+            MaxRetryError(
+                None,
+                f"/v1/{API_KEY}/sms/send.json",
+                NewConnectionError(None, "Failed to establish a new connection"),
+            )
         ),
     )
     message_id = await queue(sessionmaker)
     with caplog.at_level(logging.DEBUG):
-        await deliver_due(sessionmaker, kavenegar())
+        await deliver_due(sessionmaker, kavenegar(), rules=ANYTIME)
     message = await row(sessionmaker, message_id)
     assert message.status == "pending" and message.attempts == 1
     assert API_KEY not in (message.last_error or "") and "***" in message.last_error
@@ -146,35 +155,54 @@ async def test_network_error_is_retried_and_the_key_never_leaks(sessionmaker, ca
 
 
 @responses.activate
-async def test_hung_gateway_times_out_and_is_retried(sessionmaker):
-    import time
+async def test_hung_gateway_call_is_not_sent_again_blindly(sessionmaker):
+    """The worker stops waiting, but the request may have arrived: the message stays
+    `sending` until its lease ends, then Kavenegar is asked before anything is resent."""
+    import time as clock
+
+    sends = []
 
     def slow(request):
-        time.sleep(1.5)
+        sends.append(request.body)  # the request has arrived
+        clock.sleep(2.0)
         return (200, {}, json.dumps(ok([{"messageid": 1, "status": 1}])))
 
     responses.add_callback(responses.POST, f"{BASE}/sms/send.json", callback=slow)
-    gateway = KavenegarGateway(api_key=API_KEY, sender="", otp_template="t", timeout=0.3)
+    gateway = KavenegarGateway(api_key=API_KEY, sender="", otp_template="t", timeout=0.2)
     message_id = await queue(sessionmaker)
-    started = time.monotonic()
-    assert await deliver_due(sessionmaker, gateway) == 0
-    assert time.monotonic() - started < 1.2
+    started = clock.monotonic()
+    assert await deliver_due(sessionmaker, gateway, rules=ANYTIME) == 0
+    assert clock.monotonic() - started < 1.9
     message = await row(sessionmaker, message_id)
-    assert message.status == "pending" and message.last_error == "gateway timed out"
+    assert message.status == "sending" and message.attempts == 1
+    assert message.last_error.startswith("outcome unknown (gateway timed out)")
+    assert message.next_attempt_at > utcnow()  # not picked up again at once
+    # The lease is over: Kavenegar says it has message 1 under this localid.
+    status = responses.post(
+        f"{BASE}/sms/statuslocalmessageid.json",
+        json=ok([{"messageid": 1, "localid": str(message_id), "status": 10}]),
+    )
+    async with sessionmaker() as s, s.begin():
+        await s.execute(update(SmsMessage).values(next_attempt_at=utcnow()))
+    await deliver_due(sessionmaker, gateway, rules=ANYTIME)
+    assert f"localid={message_id}" in status.calls[0].request.body
+    message = await row(sessionmaker, message_id)
+    assert message.status == "sent" and message.provider_message_id == "1"
+    assert len(sends) == 1 and message.attempts == 1
 
 
 @responses.activate
 async def test_message_survives_an_outage_and_is_sent_once_the_gateway_is_back(sessionmaker):
     outage = responses.post(f"{BASE}/sms/send.json", json=fail(409, "busy"))
     message_id = await queue(sessionmaker)
-    await deliver_due(sessionmaker, kavenegar())
+    await deliver_due(sessionmaker, kavenegar(), rules=ANYTIME)
     # Not due yet: the backoff holds it back.
-    assert await deliver_due(sessionmaker, kavenegar()) == 0
+    assert await deliver_due(sessionmaker, kavenegar(), rules=ANYTIME) == 0
     responses.remove(outage)
     responses.post(f"{BASE}/sms/send.json", json=ok([{"messageid": 5, "status": 1}]))
     async with sessionmaker() as s, s.begin():
         await s.execute(update(SmsMessage).values(next_attempt_at=utcnow()))
-    assert await deliver_due(sessionmaker, kavenegar()) == 1
+    assert await deliver_due(sessionmaker, kavenegar(), rules=ANYTIME) == 1
     message = await row(sessionmaker, message_id)
     assert message.status == "sent" and message.attempts == 2
 
@@ -186,7 +214,7 @@ async def test_gives_up_after_max_attempts(sessionmaker):
     for _ in range(MAX_ATTEMPTS):
         async with sessionmaker() as s, s.begin():
             await s.execute(update(SmsMessage).values(next_attempt_at=utcnow()))
-        await deliver_due(sessionmaker, kavenegar())
+        await deliver_due(sessionmaker, kavenegar(), rules=ANYTIME)
     assert (await row(sessionmaker, message_id)).status == "failed"
 
 
@@ -199,7 +227,7 @@ async def test_crashed_send_is_picked_up_again_after_the_lease(sessionmaker):
                 status="sending", attempts=1, next_attempt_at=utcnow() - timedelta(seconds=1)
             )
         )
-    assert await deliver_due(sessionmaker, OutboxGateway()) == 1
+    assert await deliver_due(sessionmaker, OutboxGateway(), rules=ANYTIME) == 1
     assert (await row(sessionmaker, message_id)).status == "sent"
 
 
@@ -207,7 +235,7 @@ async def test_stale_login_code_is_not_sent_late(sessionmaker):
     message_id = await queue(sessionmaker, otp=True)
     async with sessionmaker() as s, s.begin():
         await s.execute(update(SmsMessage).values(created_at=utcnow() - timedelta(minutes=11)))
-    assert await deliver_due(sessionmaker, OutboxGateway()) == 0
+    assert await deliver_due(sessionmaker, OutboxGateway(), rules=ANYTIME) == 0
     assert (await row(sessionmaker, message_id)).status == "expired"
 
 

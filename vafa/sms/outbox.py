@@ -10,8 +10,12 @@ from vafa.models import SmsMessage
 OTP_MESSAGE = N_("Your Vafa login code: %(code)s")
 
 
-async def queue_text(session: AsyncSession, *, to: str, body: str) -> SmsMessage:
-    message = SmsMessage(to=to, body=body, kind="text")
+async def queue_text(
+    session: AsyncSession, *, to: str, body: str, urgent: bool = False
+) -> SmsMessage:
+    """An ordinary message. Reminders and club news wait for the club's daytime window;
+    `urgent=True` (a reply the person just asked for) goes at any hour."""
+    message = SmsMessage(to=to, body=body, kind="text", urgent=urgent)
     session.add(message)
     await session.flush()
     return message
@@ -25,6 +29,7 @@ async def queue_otp(session: AsyncSession, *, to: str, code: str, language: str)
         kind="otp",
         tokens={"token": code},
         sensitive=True,
+        urgent=True,
     )
     session.add(message)
     await session.flush()
