@@ -191,15 +191,24 @@ async def _once(
     customer_id: int | None,
     work: Callable[[], Awaitable[JournalEntry]],
 ) -> JournalEntry:
-    """Run `work` under a savepoint; a concurrent twin with the same key loses the
-    unique index race and gets the winner's entry instead."""
+    """Run `work` under a savepoint; a concurrent twin with the same key gets the
+    first one's entry instead.
+
+    A twin that passed the first look-up waits on the first one's row locks (the
+    wallet, a rule's budget); when it goes on, the first has committed, and the twin
+    either loses the race on the key's unique index or finds the points already gone
+    (InsufficientPoints). Either way the savepoint is rolled back (on PostgreSQL the
+    transaction is usable again only then) and the key is read again: under READ
+    COMMITTED that new statement sees the first one's committed entry."""
     existing = await _existing(session, key, kind=kind, customer_id=customer_id)
     if existing is not None:
         return existing
     try:
         async with session.begin_nested():
             return await work()
-    except IntegrityError:
+    except (IntegrityError, LedgerError) as error:
+        if isinstance(error, IdempotencyConflict):
+            raise
         existing = await _existing(session, key, kind=kind, customer_id=customer_id)
         if existing is None:
             raise
@@ -229,7 +238,7 @@ async def _draw(
     through the open-lots index, so a long history costs nothing here."""
     left = amount
     if first_lot is not None:
-        lot = await session.get(Lot, first_lot, with_for_update=True)
+        lot = await session.get(Lot, first_lot, with_for_update=True, populate_existing=True)
         if lot is not None and lot.available and lot.remaining:
             left = _take(session, lot, left, entry_id)
             await session.flush()
@@ -241,6 +250,9 @@ async def _draw(
                 .order_by(Lot.expires_at.asc().nulls_last(), Lot.id)
                 .limit(DRAW_BATCH)
                 .with_for_update()
+                # Lots the session read before (a return reads its purchase's lots)
+                # are overwritten with the row as locked, not drawn from as first seen.
+                .execution_options(populate_existing=True)
             )
         ).all()
         if not lots:
@@ -265,8 +277,12 @@ async def earn(
     created_by: str = "system",
     available_at: datetime | None = None,
     expires_at: datetime | None = None,
+    then: Callable[[JournalEntry], Awaitable[None]] | None = None,
 ) -> JournalEntry:
-    """Give points: pending until `available_at` if that is in the future."""
+    """Give points: pending until `available_at` if that is in the future. `then`
+    runs inside the same savepoint after a first (not a repeated) earning, as in
+    `spend`: what a caller records about new points (a rule's award, an audit row)
+    is written once, however many twins ask at the same moment."""
     accounts = await member_accounts(session, customer_id)
     programme = await programme_account(session)
     now = utcnow()
@@ -301,6 +317,8 @@ async def earn(
         await session.flush()
         if not pending:
             await _repay_debt(session, accounts, customer_id, trigger=entry.id)
+        if then is not None:
+            await then(entry)
         return entry
 
     return await _once(session, key, kind, customer_id, work)
@@ -380,7 +398,9 @@ async def refund_spend(
             await session.scalars(select(Allocation).where(Allocation.entry_id == spend_entry.id))
         ).all()
         for allocation in allocations:
-            lot = await session.get(Lot, allocation.lot_id, with_for_update=True)
+            lot = await session.get(
+                Lot, allocation.lot_id, with_for_update=True, populate_existing=True
+            )
             assert lot is not None
             lot.remaining += allocation.amount
             session.add(Allocation(entry_id=entry.id, lot_id=lot.id, amount=-allocation.amount))

@@ -66,12 +66,9 @@ async def record_purchase(
         raise UserError(N_("The amount must be a positive number of Rials."))
     receipt = clean_receipt(receipt_number)
     categories = clean_categories(categories)
-    existing = await session.scalar(select(Purchase).where(Purchase.receipt_number == receipt))
-    if existing is not None:
-        owner = await session.get(Customer, existing.customer_id)
-        if owner is not None and owner.phone == phone and existing.amount == amount:
-            return Recorded(existing, duplicate=True)
-        raise UserError(N_("This receipt number was already recorded for another purchase."))
+    recorded = await _recorded(session, receipt, phone=phone, amount=amount)
+    if recorded is not None:
+        return recorded
     customer, _ = await customers.get_or_create(session, phone=phone, language=language)
     try:
         async with session.begin_nested():
@@ -85,10 +82,12 @@ async def record_purchase(
             )
             session.add(purchase)
     except IntegrityError:
-        # The same receipt, posted twice at once: the first one wins.
-        existing = await session.scalar(select(Purchase).where(Purchase.receipt_number == receipt))
-        assert existing is not None
-        return Recorded(existing, duplicate=True)
+        # The same receipt, posted twice at once: the first one wins (the savepoint is
+        # rolled back; reading again sees the first one's committed row).
+        recorded = await _recorded(session, receipt, phone=phone, amount=amount)
+        if recorded is None:
+            raise
+        return recorded
     tier = await tiers.current_tier(session, customer.id)
     now = utcnow()
     total = 0
@@ -123,6 +122,20 @@ async def record_purchase(
         details={"receipt": purchase.receipt_number, "amount": amount, "points": total},
     )
     return Recorded(purchase, duplicate=False)
+
+
+async def _recorded(
+    session: AsyncSession, receipt: str, *, phone: str, amount: int
+) -> Recorded | None:
+    """The purchase already recorded under this receipt, if it is this one; a refusal
+    if the receipt belongs to another purchase."""
+    existing = await session.scalar(select(Purchase).where(Purchase.receipt_number == receipt))
+    if existing is None:
+        return None
+    owner = await session.get(Customer, existing.customer_id)
+    if owner is not None and owner.phone == phone and existing.amount == amount:
+        return Recorded(existing, duplicate=True)
+    raise UserError(N_("This receipt number was already recorded for another purchase."))
 
 
 async def _referral_bonus(
@@ -171,13 +184,18 @@ async def record_refund(
     Points come back in proportion to the money; those already spent follow the
     programme's policy (a debt, or let go), recorded here."""
     key = keys.refund(actor, purchase_id, key)
+    # The purchase's row lock orders its returns. Read the key only once it is held:
+    # a twin of this form waits here for the first one, then finds its refund (READ
+    # COMMITTED: a statement after the wait sees what the first one committed). The
+    # locked read also overwrites a purchase the session read before.
+    purchase = await session.get(
+        Purchase, purchase_id, with_for_update=True, populate_existing=True
+    )
+    if purchase is None:
+        raise UserError(N_("This purchase does not exist."), status=404)
     existing = await session.scalar(select(Refund).where(Refund.key == key))
     if existing is not None:
         return existing
-    purchase = await session.get(Purchase, purchase_id, with_for_update=True)
-    if purchase is None:
-        raise UserError(N_("This purchase does not exist."), status=404)
-    await session.refresh(purchase)
     if amount <= 0 or purchase.refunded_amount + amount > purchase.amount:
         raise UserError(N_("The refund cannot be more than what is left of the purchase."))
     # Cumulative rounding: several partial refunds never take more than the purchase gave.

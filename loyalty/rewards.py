@@ -176,10 +176,9 @@ async def _close_with_refund(
 
 
 async def _locked(session: AsyncSession, voucher_id: int) -> Voucher | None:
-    voucher = await session.get(Voucher, voucher_id, with_for_update=True)
-    if voucher is not None:
-        await session.refresh(voucher)  # the row as it is now, not as first loaded
-    return voucher
+    # The page loaded the voucher before: the locked read overwrites that copy with
+    # the row as it is now (without `populate_existing` it would hand back the copy).
+    return await session.get(Voucher, voucher_id, with_for_update=True, populate_existing=True)
 
 
 async def cancel(session: AsyncSession, *, actor: Actor, voucher_id: int) -> Voucher:
@@ -196,11 +195,13 @@ async def cancel(session: AsyncSession, *, actor: Actor, voucher_id: int) -> Vou
 async def use(session: AsyncSession, *, actor: Actor, code: str) -> Voucher:
     """Staff accept a voucher at the till (typed or scanned)."""
     voucher = await session.scalar(
-        select(Voucher).where(Voucher.code == normalize_code(code)).with_for_update()
+        select(Voucher)
+        .where(Voucher.code == normalize_code(code))
+        .with_for_update()
+        .execution_options(populate_existing=True)  # the row as locked, not as first read
     )
     if voucher is None:
         raise UserError(N_("No voucher has this code."))
-    await session.refresh(voucher)
     if voucher.status == VoucherStatus.USED:
         raise UserError(N_("This voucher was already used."))
     if voucher.status != VoucherStatus.ISSUED or voucher.expires_at <= utcnow():
@@ -229,6 +230,7 @@ async def expire_due(session: AsyncSession, *, now: datetime | None = None) -> i
             .order_by(Voucher.id)
             .limit(500)
             .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
         )
     ).all()
     for voucher in vouchers:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers.models import Customer
@@ -95,6 +97,12 @@ async def standing(session: AsyncSession, customer_id: int) -> Standing:
     )
 
 
+async def _locked_state(session: AsyncSession, customer_id: int) -> MemberTier | None:
+    # A page may have read the member's tier into the session before: the locked read
+    # overwrites that copy with the row as it is now.
+    return await session.get(MemberTier, customer_id, with_for_update=True, populate_existing=True)
+
+
 async def review(
     session: AsyncSession, customer_id: int, *, tz: str, now: datetime | None = None
 ) -> TierChange | None:
@@ -103,11 +111,17 @@ async def review(
     tiers = await all_tiers(session)
     points = await qualifying_points(session, customer_id, await window_start(session, now, tz))
     target = best_tier(tiers, points)
-    state = await session.get(MemberTier, customer_id, with_for_update=True)
+    state = await _locked_state(session, customer_id)
     if state is None:
-        state = MemberTier(customer_id=customer_id, tier_id=None, since=now)
-        session.add(state)
-        await session.flush()
+        # The member's first review; two at once (two first purchases) both get here.
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        await session.execute(
+            insert(MemberTier)
+            .values(customer_id=customer_id, tier_id=None, since=now)
+            .on_conflict_do_nothing(index_elements=["customer_id"])
+        )
+        state = await _locked_state(session, customer_id)
+        assert state is not None
     state.points = points
     state.reviewed_at = now
     current = next((t for t in tiers if t.id == state.tier_id), None)

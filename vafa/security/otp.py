@@ -102,8 +102,14 @@ async def verify(
     The attempt is counted in the same transaction; the caller must commit even when
     the answer is WRONG.
     """
+    # The caller may already hold the challenge (the page shows its phone number): a
+    # locked read must overwrite that copy, or every request racing on one code would
+    # check and count against the attempts it saw before waiting for the lock.
     challenge = await session.scalar(
-        select(OtpChallenge).where(OtpChallenge.id == challenge_id).with_for_update()
+        select(OtpChallenge)
+        .where(OtpChallenge.id == challenge_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     now = utcnow()
     if (
