@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vafa import audit
@@ -15,14 +16,18 @@ from vafa.database import utcnow
 from vafa.errors import UserError
 from vafa.i18n import N_
 from vafa.i18n.normalize import fold
-from vafa.models import StaffUser
+from vafa.models import RateEvent, StaffUser
 from vafa.permissions import Role
 from vafa.security import sessions
 from vafa.security.passwords import hash_password, password_problem, verify_password
 
-FREE_FAILURES = 3  # wrong passwords allowed before the account starts to wait
+FREE_FAILURES = 3  # wrong passwords allowed before a (name, address) pair starts to wait
 LOCK_BASE = timedelta(seconds=30)
 LOCK_MAX = timedelta(hours=1)
+# Wrong passwords are rate events in this bucket, forgotten after a day (when the
+# worker's housekeeping deletes them anyway).
+FAILURES = "staff_login_failure"
+FORGET = timedelta(days=1)
 USERNAME_MAX = 64
 
 
@@ -93,32 +98,71 @@ async def create_staff(
     return staff
 
 
+def _failures_key(name: str, address: str | None) -> str:
+    # The name and address are kept as a digest, as the rate limits keep theirs.
+    return hashlib.sha256(f"{name}\n{address or ''}".encode()).hexdigest()
+
+
+async def _locked_until(session: AsyncSession, key: str, now: datetime) -> datetime | None:
+    """When the pair's wait ends, if it is still waiting: `lock_delay` of its wrong
+    passwords in the last day, counted from the latest."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # One attempt at a time per pair (SQLite's write transaction already is).
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"{FAILURES}:{key}"}
+        )
+    count, latest = (
+        await session.execute(
+            select(func.count(), func.max(RateEvent.at)).where(
+                RateEvent.bucket == FAILURES, RateEvent.key == key, RateEvent.at > now - FORGET
+            )
+        )
+    ).one()
+    delay = lock_delay(count or 0)
+    if not delay or latest is None:
+        return None
+    until: datetime = latest + delay
+    return until if until > now else None
+
+
 async def authenticate(
     session: AsyncSession, *, username: str, password: str, address: str | None = None
 ) -> Login:
-    """Check a password. Failures are counted in the caller's transaction, which the
-    caller commits even though the login failed; a success is audited."""
+    """Check a password. Wrong passwords are counted per (name, client address), in the
+    caller's transaction, which the caller commits even though the login failed; after
+    `FREE_FAILURES` of them that pair waits, longer each time, even with the right
+    password. A name nobody has gets exactly the answers a real one gets (and its
+    password is hashed all the same), so the answers do not tell which names exist,
+    and a stranger elsewhere cannot lock a staff member out. A success resets the
+    pair's count and is audited."""
     try:
         name = clean_username(username)
     except UserError:
         name = ""
+    key = _failures_key(name or fold(username)[:USERNAME_MAX], address)
+    now = utcnow()
+    locked_until = await _locked_until(session, key, now)
+    if locked_until is not None:
+        return Login(LoginResult.LOCKED, locked_until=locked_until)
     staff = (
-        await session.scalar(select(StaffUser).where(StaffUser.username == name).with_for_update())
+        await session.scalar(
+            select(StaffUser)
+            .where(StaffUser.username == name)
+            .with_for_update()
+            # A staff cookie may have loaded this account into the session already.
+            .execution_options(populate_existing=True)
+        )
         if name
         else None
     )
-    now = utcnow()
-    if staff is not None and staff.locked_until is not None and staff.locked_until > now:
-        return Login(LoginResult.LOCKED, locked_until=staff.locked_until)
     valid = await verify_password(staff.password_hash if staff else None, password)
-    if staff is None or not staff.active:
-        return Login(LoginResult.BAD)
-    if not valid:
-        staff.failed_logins += 1
-        delay = lock_delay(staff.failed_logins)
-        staff.locked_until = now + delay if delay else None
+    if staff is None or not staff.active or not valid:
+        session.add(RateEvent(bucket=FAILURES, key=key, at=now))
         await session.flush()
         return Login(LoginResult.BAD)
+    await session.execute(
+        delete(RateEvent).where(RateEvent.bucket == FAILURES, RateEvent.key == key)
+    )
     staff.failed_logins = 0
     staff.locked_until = None
     staff.last_login_at = now

@@ -7,6 +7,7 @@ concurrent writers wait for each other instead of failing with "database is lock
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -14,7 +15,7 @@ from typing import Any, cast
 
 from litestar.di import NamedDependency
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from sqlalchemy import CheckConstraint, CursorResult, DateTime, MetaData, Result, event
+from sqlalchemy import URL, CheckConstraint, CursorResult, DateTime, MetaData, Result, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -87,8 +88,39 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 
+# The database file and SQLite's companions to it, which SQLite creates with the
+# database file's own permissions.
+_SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+
+def _private_sqlite_file(url: URL) -> None:
+    """Create the database file readable by this user only (it holds login codes and
+    sessions) before SQLite opens it, and take group and others' access away from one
+    made earlier. In-memory and `file:` URI databases are left alone."""
+    path = url.database
+    if not path or path == ":memory:" or path.startswith("file:") or url.query.get("uri"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # no such directory, say: SQLite reports it as it always has
+    for name in (path + suffix for suffix in _SQLITE_SUFFIXES):
+        try:
+            mode = os.stat(name).st_mode & 0o777
+            if mode & 0o077:
+                os.chmod(name, mode & 0o700)
+        except OSError:  # not there, or not ours to change
+            continue
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "do_connect")
+    def _before_connect(*_args: Any) -> None:
+        _private_sqlite_file(sync_engine.url)
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -12,6 +13,24 @@ VAR_DIR = Path(os.environ.get("VAFA_VAR_DIR", ROOT / "var"))
 
 LANGUAGES = ("fa", "hy", "en")
 OTP_TTL_MAX = 600
+
+
+def private_dir(path: Path) -> Path:
+    """The directory, created (with any missing parents) so that only this user can
+    list or open what is inside: the database, the key and the pictures live here. An
+    existing directory is left as it is."""
+    missing = []
+    level = path
+    while not level.exists():
+        missing.append(level)
+        level = level.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:  # made meanwhile by another process
+            continue
+        os.chmod(directory, 0o700)  # whatever the umask
+    return path
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -26,6 +45,15 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+def _clock(name: str, default: str) -> time:
+    """A time of day written HH:MM (24-hour)."""
+    raw = os.environ.get(name) or default
+    try:
+        return time.fromisoformat(raw.strip())
+    except ValueError:
+        raise ValueError(f"{name} must be a time of day such as 08:00, not {raw!r}") from None
+
+
 def _secret_key() -> str:
     """Use VAFA_SECRET_KEY; for the embedded default keep a generated key under var/."""
     key = os.environ.get("VAFA_SECRET_KEY")
@@ -34,7 +62,7 @@ def _secret_key() -> str:
     path = VAR_DIR / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    private_dir(VAR_DIR)
     key = secrets.token_urlsafe(48)
     # Create with 0600 so other local users cannot read it.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -46,7 +74,7 @@ def _secret_key() -> str:
 def _database_url() -> str:
     url = os.environ.get("DATABASE_URL") or os.environ.get("VAFA_DATABASE_URL")
     if not url:
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        private_dir(VAR_DIR)
         return f"sqlite+aiosqlite:///{VAR_DIR / 'vafa.db'}"
     # Accept the common forms and pick the async drivers.
     if url.startswith("postgres://"):
@@ -79,6 +107,10 @@ class Settings:
     sms_timeout_seconds: float = field(
         default_factory=lambda: float(os.environ.get("VAFA_SMS_TIMEOUT", "10"))
     )
+    # Non-urgent SMS (reminders, club news) go only between these times, club time
+    # (`timezone`); login codes and replies a person asked for go at any hour.
+    sms_day_start: time = field(default_factory=lambda: _clock("VAFA_SMS_DAY_START", "08:00"))
+    sms_day_end: time = field(default_factory=lambda: _clock("VAFA_SMS_DAY_END", "21:00"))
     kavenegar_api_key: str = field(
         default_factory=lambda: os.environ.get("KAVENEGAR_API_KEY", ""), repr=False
     )

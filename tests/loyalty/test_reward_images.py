@@ -3,6 +3,7 @@ their type; anything else refused with a translated error and nothing stored."""
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 
@@ -13,6 +14,8 @@ from loyalty import images
 from loyalty.models import Reward
 from tests.admin.test_staff import make_staff, staff_login
 from tests.conftest import csrf_token
+from vafa import audit
+from vafa.errors import UserError
 
 
 def tiny_png() -> bytes:
@@ -110,3 +113,51 @@ async def test_agent_cannot_upload(client, sessionmaker, media_dir):
     await staff_login(client, "agent")
     assert (await upload(client, tiny_png())).status_code == 403
     assert not media_dir.exists()
+
+
+async def test_a_refused_upload_leaves_no_file(client, sessionmaker, media_dir):
+    await make_staff(sessionmaker, "boss", "manager")
+    await staff_login(client, "boss")
+    token = await csrf_token(client)
+    response = await client.post(
+        "/admin/rewards/999999",
+        data={**FIELDS, "_csrf_token": token},
+        files={"image": ("cake.png", tiny_png(), "image/png")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 404
+    assert not media_dir.exists() or list(media_dir.iterdir()) == []
+
+
+async def test_a_picture_is_removed_when_its_transaction_fails(
+    client, sessionmaker, media_dir, monkeypatch
+):
+    await make_staff(sessionmaker, "boss", "manager")
+    await staff_login(client, "boss")
+
+    async def refuse(*_args, **_kwargs):  # after the reward row is written
+        raise UserError("no")
+
+    monkeypatch.setattr(audit, "record", refuse)
+    response = await upload(client, tiny_png())
+    assert response.status_code == 400
+    async with sessionmaker() as s:
+        assert await s.scalar(select(Reward)) is None
+    assert not media_dir.exists() or list(media_dir.iterdir()) == []
+
+
+async def test_pictures_are_readable_by_the_server_only(client, sessionmaker, tmp_path, monkeypatch):
+    media = tmp_path / "var" / "media" / "rewards"
+    monkeypatch.setattr(images, "MEDIA_DIR", media)
+    await make_staff(sessionmaker, "owner", "owner")
+    await staff_login(client, "owner")
+    old = os.umask(0o022)  # what most machines use: files readable by everyone
+    try:
+        assert (await upload(client, tiny_png())).status_code == 302
+    finally:
+        os.umask(old)
+    for folder in (media.parent.parent, media.parent, media):
+        assert folder.stat().st_mode & 0o777 == 0o700, folder
+    [picture] = media.iterdir()
+    assert picture.stat().st_mode & 0o777 == 0o600
+    assert (await client.get(f"/media/rewards/{picture.name}")).content == tiny_png()

@@ -30,6 +30,7 @@ from vafa.events import EventBus
 from vafa.server import composition as default_composition
 from vafa.settings import ROOT, Settings
 from vafa.web.errors import http_exception_handler, internal_error_handler, user_error_handler
+from vafa.web.forms import FormRequest
 from vafa.web.middleware import language_middleware, security_headers
 from vafa.web.templating import template_engine
 from vafa.worker import run_worker
@@ -104,7 +105,9 @@ def create_app(settings: Settings | None = None, composition: Composition | None
             language_middleware(settings.default_language),
             database_middleware(lambda: state.sessionmaker),
         ],
-        before_send=[security_headers],
+        before_send=[security_headers(settings)],
+        # Its form answers 400 to text in a wrong or unknown charset.
+        request_class=FormRequest,
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="vafa_csrf",

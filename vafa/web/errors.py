@@ -50,7 +50,10 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
 
 
 def error_response(
-    request: Request[Any, Any, Any], status: int, message: str | None = None
+    request: Request[Any, Any, Any],
+    status: int,
+    message: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[Any]:
     # Errors raised before routing (404, 405) never pass the language middleware.
     settings = request.app.state.settings
@@ -63,6 +66,7 @@ def error_response(
         return Response(
             {"type": "about:blank", "title": title, "status": status, "detail": message},
             status_code=status,
+            headers=headers,
             media_type="application/problem+json",
         )
     if request.headers.get("hx-request") == "true":
@@ -71,13 +75,14 @@ def error_response(
             "errors/fragment.html",
             context={"message": message},
             status_code=status,
-            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+            headers={**(headers or {}), "HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
             media_type=MediaType.HTML,
         )
     return Template(
         "errors/page.html",
         context={"status": status, "title": title, "message": message},
         status_code=status,
+        headers=headers,
         media_type=MediaType.HTML,
     )
 
@@ -89,7 +94,8 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
             if request.headers.get("hx-request") == "true":
                 return Response(b"", status_code=200, headers={"HX-Redirect": target})
             return Redirect(target)
-    return error_response(request, exc.status_code)
+    # Headers the exception carries stay: a 405's `Allow` lists the methods there are.
+    return error_response(request, exc.status_code, headers=exc.headers)
 
 
 def user_error_handler(request: Request[Any, Any, Any], exc: UserError) -> Response[Any]:

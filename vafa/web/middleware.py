@@ -6,7 +6,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 from litestar.datastructures import Cookie, MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, BeforeMessageSendHookHandler, Message, Receive, Scope, Send
 
 from vafa.i18n import current_language, parse_language
 from vafa.settings import Settings
@@ -27,6 +27,9 @@ SECURITY_HEADERS = {
     "permissions-policy": "camera=(self), geolocation=(), microphone=()",
     "cross-origin-opener-policy": "same-origin",
 }
+# Browsers that once saw the site over HTTPS keep to HTTPS for two years, subdomains
+# included. Sent only when cookies are secure, that is when the site is served over HTTPS.
+HSTS = "max-age=63072000; includeSubDomains"
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
@@ -63,17 +66,24 @@ def language_middleware(default: str) -> Any:
     return factory
 
 
-async def security_headers(message: Message, scope: Scope) -> None:
+def security_headers(settings: Settings) -> BeforeMessageSendHookHandler:
     """A `before_send` hook, so every response gets the headers, 404s included."""
-    if message["type"] != "http.response.start":
-        return
-    headers = MutableScopeHeaders.from_message(message)
-    for name, value in SECURITY_HEADERS.items():
-        if name not in headers:
-            headers[name] = value
-    # Pages carry personal data: never keep them in shared caches.
-    if "cache-control" not in headers and not scope["path"].startswith("/static"):
-        headers["cache-control"] = "no-store"
+    headers_to_add = dict(SECURITY_HEADERS)
+    if settings.cookie_secure:
+        headers_to_add["strict-transport-security"] = HSTS
+
+    async def hook(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in headers_to_add.items():
+            if name not in headers:
+                headers[name] = value
+        # Pages carry personal data: never keep them in shared caches.
+        if "cache-control" not in headers and not scope["path"].startswith("/static"):
+            headers["cache-control"] = "no-store"
+
+    return hook
 
 
 def language_cookie(language: str, settings: Settings) -> Cookie:
