@@ -153,12 +153,21 @@ class DashboardController(Controller):
 
 
 class StaffController(Controller):
+    """Staff accounts (owners). Each change redirects to `?saved=<what>`, which the page
+    confirms: `create`, `update` (role or active) or `password`."""
+
     path = "/staff"
     include_in_schema = False
     guards = [requires(Permission.STAFF_MANAGE)]
+    SAVED = frozenset({"create", "update", "password"})
 
     async def show(
-        self, request: Staff, db: DB, error: UserError | None = None, form: Any = None
+        self,
+        request: Staff,
+        db: DB,
+        error: UserError | None = None,
+        form: Any = None,
+        saved: str = "",
     ) -> Template:
         return Template(
             "admin/staff.html",
@@ -168,13 +177,14 @@ class StaffController(Controller):
                 "roles": list(Role),
                 "error": error.text() if error else None,
                 "form": form or {},
+                "saved": saved if saved in self.SAVED else "",
             },
             status_code=error.status if error else 200,
         )
 
     @get("/")
     async def view(self, request: Staff, db: DB) -> Template:
-        return await self.show(request, db)
+        return await self.show(request, db, saved=request.query_params.get("saved", ""))
 
     @post("/")
     async def create(self, request: Staff, db: DB) -> Response[Any]:
@@ -190,7 +200,7 @@ class StaffController(Controller):
         except UserError as error:
             data.pop("password", None)
             return await self.show(request, db, error, data)
-        return Redirect("/admin/staff")
+        return Redirect("/admin/staff?saved=create")
 
     async def _member(self, db: DB, staff_id: int) -> StaffUser:
         member = await queries.staff_member(db, staff_id)
@@ -212,7 +222,7 @@ class StaffController(Controller):
             )
         except UserError as error:
             return await self.show(request, db, error)
-        return Redirect("/admin/staff")
+        return Redirect("/admin/staff?saved=update")
 
     @post("/{staff_id:int}/password")
     async def password(self, request: Staff, db: DB, staff_id: PathId) -> Response[Any]:
@@ -224,7 +234,7 @@ class StaffController(Controller):
             )
         except UserError as error:
             return await self.show(request, db, error)
-        return Redirect("/admin/staff")
+        return Redirect("/admin/staff?saved=password")
 
 
 def admin_router(settings: Settings, controllers: Sequence[type]) -> Router:

@@ -69,6 +69,7 @@ DESCRIPTION_FIELDS = {
 AUDIT_ACTION_LABELS = {
     "programme.update": N_("Points settings changed"),
     "rule.create": N_("Earning rule added"),
+    "rule.edit": N_("Earning rule changed"),
     "rule.activate": N_("Earning rule switched on"),
     "rule.deactivate": N_("Earning rule switched off"),
     "tier.create": N_("Tier added"),

@@ -240,6 +240,15 @@ class EarnRule(Base):
     budget: Mapped[int | None] = mapped_column(BigInteger)  # points in all
     budget_used: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Editing a rule closes this version and starts a new one, so past awards keep
+    # naming the version that gave them. A lineage shares its daily cap and budget.
+    previous_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("loyalty_rules.id"))
+    lineage_id: Mapped[int | None] = mapped_column(BigId)  # the first version; None: itself
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def lineage(self) -> int:
+        return self.lineage_id or self.id
 
     __table_args__ = (
         one_of("kind", RuleKind),

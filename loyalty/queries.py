@@ -230,7 +230,16 @@ def _page(rows: Sequence[T], number: int, size: int) -> Page[T]:
 
 
 async def all_rules(session: AsyncSession) -> list[EarnRule]:
-    return list((await session.scalars(select(EarnRule).order_by(EarnRule.id.desc()))).all())
+    """The current version of every rule, newest first."""
+    return list(
+        (
+            await session.scalars(
+                select(EarnRule)
+                .where(EarnRule.superseded_at.is_(None))
+                .order_by(func.coalesce(EarnRule.lineage_id, EarnRule.id).desc())
+            )
+        ).all()
+    )
 
 
 async def all_rewards(session: AsyncSession) -> list[Reward]:

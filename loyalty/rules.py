@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty import keys, ledger
@@ -70,6 +70,30 @@ def preview(
     ]
 
 
+def lineage(rule: EarnRule) -> Select[int]:
+    """Every version of a rule: what it gave today counts toward its daily cap."""
+    return select(EarnRule.id).where(func.coalesce(EarnRule.lineage_id, EarnRule.id) == rule.lineage)
+
+
+def combined_preview(
+    rules: list[EarnRule],
+    draft: EarnRule,
+    *,
+    replacing: int | None,
+    amount: int,
+    categories: list[str],
+    tier: Tier | None,
+) -> list[PreviewLine]:
+    """What a sample purchase would earn under every active spend rule with the draft
+    among them (in place of the version it replaces): rules add up, one line each."""
+    now = utcnow()
+    if draft.starts_at is not None and draft.starts_at > now:
+        now = draft.starts_at  # as on the draft's first day
+    others = [r for r in rules if r.id != replacing and r.kind == RuleKind.SPEND]
+    candidates = [*others, draft] if draft.kind == RuleKind.SPEND else others
+    return preview(candidates, amount=amount, categories=categories, tier=tier, now=now)
+
+
 def draft_points(
     rule: EarnRule, *, amount: int, categories: list[str], tier: Tier | None
 ) -> int | None:
@@ -114,7 +138,7 @@ async def award(
     if rule.daily_cap is not None:
         used = await session.scalar(
             select(func.coalesce(func.sum(RuleAward.points), 0)).where(
-                RuleAward.rule_id == rule.id,
+                RuleAward.rule_id.in_(lineage(rule)),
                 RuleAward.customer_id == customer_id,
                 RuleAward.day == day,
             )
@@ -122,22 +146,39 @@ async def award(
         points = min(points, rule.daily_cap - int(used or 0))
     if points > 0 and rule.budget is not None:
         # Lock the rule row so two purchases cannot both spend the last of the budget.
+        # The session already holds the rule as read before the lock: the locked read
+        # overwrites it, so the budget used is the one every earlier award left.
         locked = await session.scalar(
-            select(EarnRule).where(EarnRule.id == rule.id).with_for_update()
+            select(EarnRule)
+            .where(EarnRule.id == rule.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
         assert locked is not None
-        await session.refresh(locked, ["budget_used"])
         points = min(points, (locked.budget or 0) - locked.budget_used)
-        if points > 0:
+    if points <= 0:
+        return None
+    programme = await get_programme(session)
+    given: list[JournalEntry] = []
+
+    async def record(entry: JournalEntry) -> None:
+        # Only for new points, inside the earning's savepoint: a twin with the same
+        # key (which gets the first one's entry) spends no budget and adds no award.
+        if rule.budget is not None:
             await session.execute(
                 update(EarnRule)
                 .where(EarnRule.id == rule.id)
                 .values(budget_used=EarnRule.budget_used + points)
             )
-    if points <= 0:
-        return None
-    programme = await get_programme(session)
-    entry = await ledger.earn(
+        session.add(
+            RuleAward(
+                rule_id=rule.id, customer_id=customer_id, entry_id=entry.id, points=points, day=day
+            )
+        )
+        await session.flush()
+        given.append(entry)
+
+    await ledger.earn(
         session,
         customer_id=customer_id,
         points=points,
@@ -147,14 +188,9 @@ async def award(
         created_by=created_by,
         available_at=now + timedelta(days=rule.pending_days) if rule.pending_days else None,
         expires_at=expiry_for(now, programme, tz),
+        then=record,
     )
-    session.add(
-        RuleAward(
-            rule_id=rule.id, customer_id=customer_id, entry_id=entry.id, points=points, day=day
-        )
-    )
-    await session.flush()
-    return entry
+    return given[0] if given else None
 
 
 async def award_bonus(

@@ -65,12 +65,61 @@ async def create_rule(session: AsyncSession, *, actor: Actor, values: dict[str, 
     return rule
 
 
+async def edit_rule(
+    session: AsyncSession, *, actor: Actor, rule_id: int, values: dict[str, Any]
+) -> EarnRule:
+    """Change a rule: its current version closes now and a new version starts, so
+    every past award still names the version that gave it. The kind stays; the
+    budget already used carries over."""
+    old = await session.scalar(
+        select(EarnRule)
+        .where(EarnRule.id == rule_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if old is None:
+        raise NotFound()
+    if old.superseded_at is not None:
+        raise UserError(
+            N_("This rule was changed meanwhile. Please reload the page and try again."),
+            status=409,
+        )
+    now = utcnow()
+    starts_at = values["starts_at"] if values["starts_at"] and values["starts_at"] > now else now
+    rule = EarnRule(
+        **{**values, "kind": old.kind, "starts_at": starts_at},
+        budget_used=old.budget_used,
+        previous_id=old.id,
+        lineage_id=old.lineage,
+        created_at=now,
+    )
+    old.superseded_at = now
+    if old.ends_at is None or old.ends_at > now:
+        old.ends_at = now
+    session.add(rule)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="rule.edit",
+        object_type="rule",
+        object_id=rule.id,
+        details={"name": rule.name, "previous": old.id},
+    )
+    return rule
+
+
 async def set_rule_active(
     session: AsyncSession, *, actor: Actor, rule_id: int, active: bool
 ) -> EarnRule:
-    rule = await session.get(EarnRule, rule_id, with_for_update=True)
+    rule = await session.get(EarnRule, rule_id, with_for_update=True, populate_existing=True)
     if rule is None:
         raise NotFound()
+    if rule.superseded_at is not None:
+        raise UserError(
+            N_("This rule was changed meanwhile. Please reload the page and try again."),
+            status=409,
+        )
     if rule.active != active:
         rule.active = active
         await session.flush()
@@ -91,14 +140,24 @@ async def save_tier(
     """Create a tier (`tier_id` None) or change one; ranks are unique."""
     tier = None
     if tier_id is not None:
-        tier = await session.get(Tier, tier_id, with_for_update=True)
+        tier = await session.get(Tier, tier_id, with_for_update=True, populate_existing=True)
         if tier is None:
             raise NotFound()
-    clash = await session.scalar(
-        select(Tier.id).where(Tier.rank == values["rank"], Tier.id != (tier_id or 0))
-    )
-    if clash is not None:
+    others = (await session.scalars(select(Tier).where(Tier.id != (tier_id or 0)))).all()
+    if any(other.rank == values["rank"] for other in others):
         raise UserError(N_("Another tier already has this rank."))
+    # Higher tiers ask for more points: a member climbs them in order.
+    below = [o.threshold for o in others if o.rank < values["rank"]]
+    above = [o.threshold for o in others if o.rank > values["rank"]]
+    if (below and values["threshold"] <= max(below)) or (
+        above and values["threshold"] >= min(above)
+    ):
+        raise UserError(
+            N_(
+                "A tier needs more points than every lower tier and fewer than every "
+                "higher one."
+            )
+        )
     try:
         async with session.begin_nested():
             if tier is None:
@@ -142,7 +201,9 @@ async def save_reward(
         reward = Reward(**values, created_at=utcnow())
         session.add(reward)
     else:
-        found = await session.get(Reward, reward_id, with_for_update=True)
+        # The existence check above read the reward unlocked: the locked read must
+        # overwrite that copy (stock taken meanwhile), or the form is compared with it.
+        found = await session.get(Reward, reward_id, with_for_update=True, populate_existing=True)
         if found is None:
             raise NotFound()
         reward = found
@@ -184,6 +245,18 @@ async def adjust_points(
     existing = await session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == key))
     if existing is not None:
         return existing
+
+    async def audited(entry: JournalEntry) -> None:
+        # Inside the movement's savepoint, and only for the first of twin forms.
+        await audit.record(
+            session,
+            actor=actor,
+            action="points.adjust",
+            object_type="customer",
+            object_id=customer_id,
+            details={"points": points, "reason": reason},
+        )
+
     common: dict[str, Any] = {
         "customer_id": customer_id,
         "key": key,
@@ -191,26 +264,17 @@ async def adjust_points(
         "kind": EntryKind.ADJUST,
         "memo": reason[:200],
         "created_by": actor.label,
+        "then": audited,
     }
     if points > 0:
         programme = await get_programme(session)
-        entry = await ledger.earn(
+        return await ledger.earn(
             session, points=points, expires_at=expiry_for(utcnow(), programme, tz), **common
         )
-    else:
-        try:
-            entry = await ledger.spend(session, points=-points, **common)
-        except ledger.InsufficientPoints:
-            raise UserError(
-                N_("The member does not have %(points)s points available to take."),
-                points=-points,
-            ) from None
-    await audit.record(
-        session,
-        actor=actor,
-        action="points.adjust",
-        object_type="customer",
-        object_id=customer_id,
-        details={"points": points, "reason": reason},
-    )
-    return entry
+    try:
+        return await ledger.spend(session, points=-points, **common)
+    except ledger.InsufficientPoints:
+        raise UserError(
+            N_("The member does not have %(points)s points available to take."),
+            points=-points,
+        ) from None

@@ -48,9 +48,7 @@ counter = requires(Permission.COUNTER)
 readers = requires(Permission.CUSTOMERS_READ)
 
 
-def page(
-    request: Staff, template: str, error: UserError | None = None, **context: Any
-) -> Template:
+def page(request: Staff, template: str, error: UserError | None = None, **context: Any) -> Template:
     return Template(
         f"loyalty/admin/{template}",
         context={
@@ -99,6 +97,33 @@ class ProgrammeController(Controller):
         return Redirect("/admin/programme?saved=1")
 
 
+def rule_values(rule: EarnRule, tz: str) -> dict[str, str]:
+    """A rule as its edit form shows it."""
+    language = current_language.get()
+
+    def number(value: int | None) -> str:
+        return "" if value is None else format_number(value, language)
+
+    until = last_day(rule.ends_at, tz)
+    return {
+        "name": rule.name,
+        "kind": rule.kind,
+        "rials_per_point": number(rule.rials_per_point),
+        "multiplier_percent": number(rule.multiplier_percent),
+        "category_multipliers": "\n".join(
+            f"{name}={percent}" for name, percent in rule.category_multipliers.items()
+        ),
+        **{f"tier_{tier}": number(percent) for tier, percent in rule.tier_multipliers.items()},
+        "points": number(rule.points),
+        "starts": "",  # an edit starts now (or later, if a first day is given)
+        "ends": format_short_date(until, language) if until else "",
+        "pending_days": number(rule.pending_days),
+        "daily_cap": number(rule.daily_cap),
+        "budget": number(rule.budget),
+        "active": "on" if rule.active else "",
+    }
+
+
 class RulesController(Controller):
     path = "/rules"
     include_in_schema = False
@@ -115,6 +140,8 @@ class RulesController(Controller):
             kinds=list(RuleKind),
             form=form or {"kind": "spend", "active": "on", "multiplier_percent": "100"},
             now=utcnow(),
+            rule_values=lambda rule: rule_values(rule, request.app.state.settings.timezone),
+            saved=request.query_params.get("saved") == "1" and error is None,
         )
 
     @get("/", guards=[setup_readers])
@@ -131,9 +158,22 @@ class RulesController(Controller):
             return await self.show(request, db, error, data)
         return Redirect("/admin/rules")
 
+    @post("/{rule_id:int}", guards=[managers])
+    async def edit(
+        self, request: Staff, db: DB, settings: AppSettings, rule_id: PathId
+    ) -> Response[Any]:
+        data = await form_data(request)
+        try:
+            values = forms.parse_rule(data, await tiers.all_tiers(db), settings.timezone)
+            await services.edit_rule(db, actor=staff_actor(request), rule_id=rule_id, values=values)
+        except UserError as error:
+            return await self.show(request, db, error)
+        return Redirect("/admin/rules?saved=1")
+
     @post("/preview", guards=[managers])
     async def preview(self, request: Staff, db: DB, settings: AppSettings) -> Template:
-        """What the rule being written would give for a sample purchase (htmx)."""
+        """What a sample purchase would earn with the rule being written among the
+        active ones (htmx): one line per rule and the total."""
         data = await form_data(request)
         tier_list = await tiers.all_tiers(db)
         try:
@@ -149,19 +189,38 @@ class RulesController(Controller):
             tier_id = parse_int(
                 data, "sample_tier", N_("Sample tier"), minimum=1, maximum=2**62, required=False
             )
+            replacing = parse_int(
+                data, "replacing", N_("Earning rule"), minimum=1, maximum=2**62, required=False
+            )
         except UserError as error:
             return Template(
                 "loyalty/admin/_preview.html", context={"error": error.text()}, status_code=400
             )
         tier = next((t for t in tier_list if t.id == tier_id), None)
         draft = EarnRule(**values, budget_used=0)  # never added to the session
+        if replacing is not None:
+            draft.kind = next(
+                (r.kind for r in await queries.all_rules(db) if r.id == replacing), draft.kind
+            )
+        lines = rules.combined_preview(
+            await queries.all_rules(db),
+            draft,
+            replacing=replacing,
+            amount=amount,
+            categories=categories,
+            tier=tier,
+        )
         return Template(
             "loyalty/admin/_preview.html",
             context={
-                "points": rules.draft_points(draft, amount=amount, categories=categories, tier=tier),
+                "points": rules.draft_points(
+                    draft, amount=amount, categories=categories, tier=tier
+                ),
                 "rule": draft,
                 "amount": amount,
                 "spend": draft.kind == RuleKind.SPEND,
+                "lines": lines,
+                "total": sum(line.points for line in lines),
             },
         )
 
@@ -211,9 +270,7 @@ class TiersController(Controller):
         data = await form_data(request)
         try:
             values = forms.parse_tier(data, settings.default_language)
-            await services.save_tier(
-                db, actor=staff_actor(request), tier_id=tier_id, values=values
-            )
+            await services.save_tier(db, actor=staff_actor(request), tier_id=tier_id, values=values)
         except UserError as error:
             return await self.show(request, db, error, data if tier_id is None else None)
         return Redirect("/admin/tiers")
@@ -322,7 +379,9 @@ class VouchersController(Controller):
             request,
             "vouchers.html",
             error,
-            **pager("vouchers", await queries.vouchers_page(db, query_page(request), forms.PAGE_SIZE)),
+            **pager(
+                "vouchers", await queries.vouchers_page(db, query_page(request), forms.PAGE_SIZE)
+            ),
             code=code[:40],
             used=await queries.used_voucher(db, used_id) if used_id and not error else None,
         )

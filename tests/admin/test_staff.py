@@ -8,14 +8,14 @@ import sys
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from admin import services as service
 from tests.conftest import login_customer, post_form
 from vafa.actor import SYSTEM
 from vafa.audit import AuditLog
 from vafa.database import utcnow
-from vafa.models import StaffUser
+from vafa.models import RateEvent, StaffUser
 from vafa.settings import ROOT
 
 PASSWORD = "correct-horse-battery"
@@ -59,25 +59,106 @@ async def test_wrong_password_and_unknown_user_look_the_same(client, sessionmake
     assert "vafa_staff" not in wrong.cookies
 
 
+async def _failures(sessionmaker) -> int:
+    async with sessionmaker() as s:
+        return await s.scalar(
+            select(func.count()).select_from(RateEvent).where(RateEvent.bucket == service.FAILURES)
+        )
+
+
+async def _wait_over(sessionmaker, seconds: float) -> None:
+    """Move every counted wrong password back in time, as if the wait had passed."""
+    async with sessionmaker() as s, s.begin():
+        for event in (await s.scalars(select(RateEvent))).all():
+            event.at -= timedelta(seconds=seconds)
+
+
+async def _lock(sessionmaker, username: str, address: str) -> timedelta:
+    async with sessionmaker() as s, s.begin():
+        login = await service.authenticate(
+            s, username=username, password=PASSWORD, address=address
+        )
+    assert login.result is service.LoginResult.LOCKED
+    return login.locked_until - utcnow()
+
+
 async def test_lockout_grows_and_blocks_even_the_right_password(client, sessionmaker):
+    # The lock holds for the name from the address the wrong passwords came from
+    # (the test client's); see the next test for everyone else.
     await make_staff(sessionmaker, "owner", "owner")
     for _ in range(service.FREE_FAILURES):
         assert (await staff_login(client, "owner", "wrong-password-123")).status_code == 400
     response = await staff_login(client, "owner")  # right password, but now locked
     assert response.status_code == 429 and "vafa_staff" not in response.cookies
-    async with sessionmaker() as s:
-        staff = await s.scalar(select(StaffUser))
-        first_lock = staff.locked_until - utcnow()
+    first_lock = await _lock(sessionmaker, "owner", "testclient")
     assert timedelta(seconds=20) < first_lock <= service.LOCK_BASE
     assert service.lock_delay(service.FREE_FAILURES + 1) > service.lock_delay(service.FREE_FAILURES)
     assert service.lock_delay(50) == service.LOCK_MAX
-    # When the wait is over the right password works and the counter resets.
-    async with sessionmaker() as s, s.begin():
-        await s.execute(update(StaffUser).values(locked_until=utcnow() - timedelta(seconds=1)))
+    # When the wait is over one more wrong password waits twice as long.
+    await _wait_over(sessionmaker, first_lock.total_seconds() + 1)
+    assert (await staff_login(client, "owner", "wrong-password-123")).status_code == 400
+    assert (await staff_login(client, "owner")).status_code == 429
+    second_lock = await _lock(sessionmaker, "owner", "testclient")
+    assert service.LOCK_BASE < second_lock <= 2 * service.LOCK_BASE
+    # When that wait is over the right password works and the count starts again.
+    await _wait_over(sessionmaker, second_lock.total_seconds() + 1)
     assert (await staff_login(client, "owner")).status_code == 302
+    assert await _failures(sessionmaker) == 0
     async with sessionmaker() as s:
         staff = await s.scalar(select(StaffUser))
     assert staff.failed_logins == 0 and staff.locked_until is None
+
+
+async def test_a_stranger_cannot_lock_a_staff_member_out(migrated, sessionmaker):
+    from litestar.testing import AsyncTestClient
+
+    from tests.conftest import make_settings
+    from vafa.server.app import create_app
+
+    # Behind a trusted proxy, so each client says where it is.
+    app = create_app(make_settings(migrated, trusted_proxies=("testclient",)))
+    await make_staff(sessionmaker, "owner", "owner")
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
+        stranger = {"x-forwarded-for": "203.0.113.9"}
+        owner = {"x-forwarded-for": "198.51.100.7"}
+        for _ in range(service.FREE_FAILURES + 3):
+            await post_form(
+                client,
+                "/admin/login",
+                {"username": "owner", "password": "wrong-password-123"},
+                headers=stranger,
+            )
+        refused = await post_form(
+            client, "/admin/login", {"username": "owner", "password": PASSWORD}, headers=stranger
+        )
+        assert refused.status_code == 429 and "vafa_staff" not in refused.cookies
+        # The owner, from their own address, gets in with the right password.
+        response = await post_form(
+            client, "/admin/login", {"username": "owner", "password": PASSWORD}, headers=owner
+        )
+        assert response.status_code == 302 and "vafa_staff" in response.cookies
+        # ...and the stranger is still waiting.
+        again = await post_form(
+            client, "/admin/login", {"username": "owner", "password": PASSWORD}, headers=stranger
+        )
+        assert again.status_code == 429
+
+
+async def test_known_and_unknown_names_get_the_same_answers(client, sessionmaker):
+    await make_staff(sessionmaker, "owner", "owner")
+    answers = {}
+    for name in ("owner", "nobody"):
+        answers[name] = [
+            await staff_login(client, name, "wrong-password-123")
+            for _ in range(service.FREE_FAILURES + 2)
+        ]
+    statuses = [[r.status_code for r in answers[name]] for name in ("owner", "nobody")]
+    expected = [400] * service.FREE_FAILURES + [429, 429]
+    assert statuses == [expected, expected]
+    for known, unknown in zip(answers["owner"], answers["nobody"], strict=True):
+        assert known.text.replace("owner", "NAME") == unknown.text.replace("nobody", "NAME")
+    # An unknown name is locked as a known one is: the right password changes nothing.
+    assert (await staff_login(client, "nobody", PASSWORD)).status_code == 429
 
 
 async def test_agent_cannot_manage_staff(client, sessionmaker):
@@ -198,3 +279,51 @@ async def test_cli_creates_staff_reading_password_from_stdin(migrated, sessionma
         staff = await s.scalar(select(StaffUser).where(StaffUser.username == "cli.user"))
         audit = await s.scalar(select(AuditLog).where(AuditLog.action == "staff.create"))
     assert staff.role == "manager" and audit.actor_id is None
+
+
+def _selected_new_role(page: str) -> str:
+    import re
+
+    form = page[page.index('id="new-role"') :]
+    form = form[: form.index("</select>")]
+    return re.findall(r'<option value="(\w+)" selected>', form)[0]
+
+
+async def test_new_staff_start_as_analysts_and_every_save_is_confirmed(client, sessionmaker):
+    from vafa.i18n import translate
+
+    await make_staff(sessionmaker, "owner", "owner")
+    await staff_login(client, "owner")
+    page = (await client.get("/admin/staff")).text
+    assert _selected_new_role(page) == "analyst"  # the least power, raised on purpose
+    assert "alert-success" not in page
+    response = await post_form(
+        client, "/admin/staff", {"username": "sara", "password": PASSWORD, "role": "analyst"}
+    )
+    assert response.headers["location"] == "/admin/staff?saved=create"
+    async with sessionmaker() as s:
+        sara = await s.scalar(select(StaffUser).where(StaffUser.username == "sara"))
+    assert sara.role == "analyst"
+    confirmations = [(response.headers["location"], "Staff member added")]
+    response = await post_form(client, f"/admin/staff/{sara.id}", {"role": "agent", "active": "on"})
+    confirmations.append((response.headers["location"], "Staff member changed"))
+    response = await post_form(client, f"/admin/staff/{sara.id}/password", {"password": PASSWORD})
+    confirmations.append((response.headers["location"], "Password set"))
+    assert [url for url, _ in confirmations] == [
+        "/admin/staff?saved=create",
+        "/admin/staff?saved=update",
+        "/admin/staff?saved=password",
+    ]
+    for url, msgid in confirmations:
+        page = (await client.get(url)).text
+        assert f'<div class="alert alert-success" role="status">{translate("fa", msgid)}</div>' in (
+            page
+        ), url
+    # A refused form keeps what was typed (but the password), and is no success.
+    response = await post_form(
+        client, "/admin/staff", {"username": "x y", "password": "short", "role": "agent"}
+    )
+    assert response.status_code == 400
+    assert "alert-success" not in response.text and _selected_new_role(response.text) == "agent"
+    # Anything else after `saved=` says nothing.
+    assert "alert-success" not in (await client.get("/admin/staff?saved=<b>")).text

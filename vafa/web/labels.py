@@ -8,7 +8,10 @@ Marked with N_ so the catalogs carry them; templates translate at render time.
 from collections.abc import Mapping
 from typing import Any
 
-from vafa.i18n import N_, gettext
+from markupsafe import Markup
+
+from vafa.i18n import N_, current_language, direction, gettext
+from vafa.i18n.formatting import format_number
 
 ROLE_LABELS = {
     "owner": N_("Owner"),
@@ -56,26 +59,74 @@ def merge_labels(*groups: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str
     return merged
 
 
-def _value(key: str, value: object) -> str:
-    if key == "role" and isinstance(value, str) and value in ROLE_LABELS:
-        return gettext(ROLE_LABELS[value])
+# Values that are codes or account names: they read left to right in any language.
+LEFT_TO_RIGHT_VALUES = frozenset({"username", "receipt", "code"})
+
+
+def _value(
+    key: str,
+    value: object,
+    names: Mapping[str, str] | None = None,
+) -> Markup:
+    """One value of an audit entry as the page's language writes it, isolated in <bdi>
+    so that Latin names, digits and minus signs keep their place in a Persian line."""
+    if value is None or value == "":
+        return Markup("—")
     if isinstance(value, bool):
-        return gettext(N_("Yes")) if value else gettext(N_("No"))
-    return str(value)
+        text = gettext(N_("Yes")) if value else gettext(N_("No"))
+    elif isinstance(value, int):
+        text = format_number(value, current_language.get())
+    elif key == "role" and isinstance(value, str) and value in ROLE_LABELS:
+        text = gettext(ROLE_LABELS[value])
+    elif names is not None and isinstance(value, str) and value in names:
+        text = gettext(names[value])
+    elif key in LEFT_TO_RIGHT_VALUES:
+        return Markup('<bdi dir="ltr">{}</bdi>').format(value)
+    else:
+        text = str(value)
+    return Markup("<bdi>{}</bdi>").format(text)
 
 
-def audit_details(details: dict[str, Any] | None, fields: Mapping[str, str]) -> list[str]:
-    """An audit entry's details as translated 'Field: value' lines; changes as old → new."""
+def _names(
+    key: str, labels: Mapping[str, Mapping[str, str]], object_type: str | None
+) -> Mapping[str, str] | None:
+    """The label group for a field's coded values, by the groups' naming convention:
+    `expire_at` → `expire_at_labels`, a rule's `kind` → `rule_kind_labels`."""
+    if object_type and f"{object_type}_{key}_labels" in labels:
+        return labels[f"{object_type}_{key}_labels"]
+    return labels.get(f"{key}_labels")
+
+
+def audit_details(
+    details: dict[str, Any] | None,
+    fields: Mapping[str, str],
+    *,
+    labels: Mapping[str, Mapping[str, str]] | None = None,
+    object_type: str | None = None,
+) -> list[Markup]:
+    """An audit entry's details as translated 'Field: value' lines; changes as
+    'Field: old → new', the arrow pointing from the old value to the new one in the
+    page's direction (← in Persian, read right to left)."""
     if not details:
         return []
+    groups = labels or {}
+
+    def value(key: str, raw: object) -> Markup:
+        return _value(key, raw, _names(key, groups, object_type))
+
     lines = []
     if "before" in details and "after" in details:
-        before, after = details["before"], details["after"]
+        before, after = details["before"] or {}, details["after"] or {}
+        arrow = "←" if direction(current_language.get()) == "rtl" else "→"
         for key, new in after.items():
             if before.get(key) != new:
                 label = gettext(fields.get(key, key))
-                lines.append(f"{label}: {_value(key, before.get(key))} → {_value(key, new)}")
+                lines.append(
+                    Markup("{}: {} {} {}").format(
+                        label, value(key, before.get(key)), arrow, value(key, new)
+                    )
+                )
         return lines
-    for key, value in details.items():
-        lines.append(f"{gettext(fields.get(key, key))}: {_value(key, value)}")
+    for key, raw in details.items():
+        lines.append(Markup("{}: {}").format(gettext(fields.get(key, key)), value(key, raw)))
     return lines

@@ -12,7 +12,15 @@ from markupsafe import Markup
 
 from vafa.calendar import last_day
 from vafa.database import utcnow
-from vafa.i18n import LANGUAGE_NAMES, current_language, direction, gettext, ngettext, translate
+from vafa.i18n import (
+    LANGUAGE_NAMES,
+    N_,
+    current_language,
+    direction,
+    gettext,
+    ngettext,
+    translate,
+)
 from vafa.i18n.formatting import (
     format_date,
     format_datetime,
@@ -31,6 +39,9 @@ def in_language(function: Callable[[Any, str], str]) -> Callable[[Any], str]:
     """A template helper for text stored per language (a tier's or reward's name)."""
     return lambda value: function(value, current_language.get())
 
+
+USE_BY = N_("Use by %(date)s")
+NEVER_EXPIRE = N_("Never expire")
 
 # Values of stored messages that are codes: they read left to right in any language.
 LEFT_TO_RIGHT = frozenset({"receipt", "code", "ip"})
@@ -101,6 +112,10 @@ def build_environment(
     env.globals.update(merged)
     fields = merged["field_labels"]
     env.globals["audit_details"] = lambda details: audit_details(details, fields)
+    # An audit entry's details with its coded values named (roles, settings, kinds).
+    env.globals["audit_lines"] = lambda entry: audit_details(
+        entry.details, fields, labels=merged, object_type=entry.object_type
+    )
 
     def _date(value: date | datetime | None) -> str:
         return format_date(value, lang(), tz) if value else ""
@@ -115,6 +130,13 @@ def build_environment(
         # An expiry instant is the start of the first day without the points; people
         # want the last day they can still use them.
         return format_date(value - timedelta(microseconds=1), lang(), tz) if value else ""
+
+    def _use_by(value: datetime | None) -> str:
+        # The one way every page says when points run out: the last day they can be
+        # used, in the page's language ("Use by 29 Esfand 1405"); no date, no expiry.
+        if value is None:
+            return gettext(NEVER_EXPIRE)
+        return gettext(USE_BY, date=_last_day(value))
 
     def _phone(value: str | None) -> Markup:
         # Phone numbers read left to right even inside Persian text.
@@ -134,6 +156,7 @@ def build_environment(
         short_date=_short_date,
         datetime=_datetime,
         last_day=_last_day,
+        use_by=_use_by,
         phone=_phone,
         num=_num,
     )
