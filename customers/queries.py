@@ -63,6 +63,11 @@ async def search(session: AsyncSession, text: str, *, page: int = 1) -> Found:
     return Found(list(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE)
 
 
+async def saved_language(session: AsyncSession, phone: str) -> str | None:
+    """The language a member chose for their messages (None for a new number)."""
+    return await session.scalar(select(Customer.language).where(Customer.phone == phone))
+
+
 async def customer(session: AsyncSession, customer_id: int) -> Customer:
     found = await session.get(Customer, customer_id)
     if found is None:

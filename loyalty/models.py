@@ -278,7 +278,8 @@ class Purchase(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
-    receipt_number: Mapped[str] = mapped_column(String(64), unique=True)
+    receipt_number: Mapped[str] = mapped_column(String(64))  # as typed
+    receipt_key: Mapped[str] = mapped_column(String(64), unique=True)  # folded, for matching
     amount: Mapped[int] = mapped_column(BigInteger)  # Rials (or Drams)
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     points: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -22,7 +22,7 @@ from vafa.actor import Actor
 from vafa.database import utcnow
 from vafa.errors import UserError
 from vafa.i18n import N_
-from vafa.i18n.normalize import fold
+from vafa.i18n.normalize import fold, tidy_text, to_ascii_digits
 
 MAX_AMOUNT = 10**15  # Rials; beyond any real receipt
 MAX_CATEGORIES = 20
@@ -34,11 +34,14 @@ class Recorded:
     duplicate: bool  # the receipt was recorded before; nothing new happened
 
 
-def clean_receipt(raw: str) -> str:
-    receipt = fold(raw)
-    if not receipt or len(receipt) > 64:
+def clean_receipt(raw: str) -> tuple[str, str]:
+    """The receipt number as typed (its case kept, digits in ASCII) and its key: the
+    same receipt typed in another case or other digits is the same receipt."""
+    shown = to_ascii_digits(tidy_text(raw))
+    key = fold(raw)
+    if not key or len(shown) > 64 or len(key) > 64:
         raise UserError(N_("Enter the receipt number (up to 64 characters)."))
-    return receipt
+    return shown, key
 
 
 def clean_categories(raw: list[str]) -> list[str]:
@@ -64,9 +67,9 @@ async def record_purchase(
     purchase is refused before anything is written."""
     if not 0 < amount <= MAX_AMOUNT:
         raise UserError(N_("The amount must be a positive number of Rials."))
-    receipt = clean_receipt(receipt_number)
+    receipt, receipt_key = clean_receipt(receipt_number)
     categories = clean_categories(categories)
-    recorded = await _recorded(session, receipt, phone=phone, amount=amount)
+    recorded = await _recorded(session, receipt_key, phone=phone, amount=amount)
     if recorded is not None:
         return recorded
     customer, _ = await customers.get_or_create(session, phone=phone, language=language)
@@ -75,6 +78,7 @@ async def record_purchase(
             purchase = Purchase(
                 customer_id=customer.id,
                 receipt_number=receipt,
+                receipt_key=receipt_key,
                 amount=amount,
                 categories=categories,
                 recorded_by=actor.label,
@@ -84,7 +88,7 @@ async def record_purchase(
     except IntegrityError:
         # The same receipt, posted twice at once: the first one wins (the savepoint is
         # rolled back; reading again sees the first one's committed row).
-        recorded = await _recorded(session, receipt, phone=phone, amount=amount)
+        recorded = await _recorded(session, receipt_key, phone=phone, amount=amount)
         if recorded is None:
             raise
         return recorded
@@ -129,7 +133,7 @@ async def _recorded(
 ) -> Recorded | None:
     """The purchase already recorded under this receipt, if it is this one; a refusal
     if the receipt belongs to another purchase."""
-    existing = await session.scalar(select(Purchase).where(Purchase.receipt_number == receipt))
+    existing = await session.scalar(select(Purchase).where(Purchase.receipt_key == receipt))
     if existing is None:
         return None
     owner = await session.get(Customer, existing.customer_id)

@@ -12,6 +12,7 @@ from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 from litestar.security.jwt import JWTCookieAuth, Token
 
+from customers import queries as customer_queries
 from customers import services as customers
 from customers.models import Customer
 from vafa.database import COMMIT_REFUSALS, DB
@@ -71,6 +72,11 @@ async def _challenge(request: Request[Any, Any, Any], db: DB) -> OtpChallenge | 
     return await db.get(OtpChallenge, challenge_id) if challenge_id else None
 
 
+async def sms_language(db: DB, phone: str) -> str:
+    """A member's code comes in the language they chose; a new number's in the page's."""
+    return await customer_queries.saved_language(db, phone) or current_language.get()
+
+
 def _code_sent(challenge_id: str, settings: Settings) -> Response[Any]:
     response = Redirect("/login/verify")
     response.set_cookie(_otp_cookie(challenge_id, settings, settings.otp_ttl_seconds))
@@ -120,7 +126,7 @@ class LoginController(Controller):
             settings=settings,
             phone=phone,
             ip=sessions.client_ip(request, settings),
-            language=current_language.get(),
+            language=await sms_language(db, phone),
         )
         if issued.challenge_id is None:
             return login_page(gettext(TOO_MANY_CODES), 429, raw)
@@ -211,7 +217,7 @@ class LoginController(Controller):
             settings=settings,
             phone=challenge.phone,
             ip=sessions.client_ip(request, settings),
-            language=current_language.get(),
+            language=await sms_language(db, challenge.phone),
         )
         if issued.challenge_id is None:
             return verify_page(challenge, gettext(TOO_MANY_CODES), 429)
