@@ -25,6 +25,7 @@ from loyalty.models import (
     Purchase,
     Refund,
     Reward,
+    Tier,
     Voucher,
     VoucherStatus,
 )
@@ -332,3 +333,28 @@ async def wallet(
         more=more,
         vouchers=await member_vouchers(session, customer_id, size),
     )
+
+
+@dataclass(frozen=True)
+class AtCounter:
+    """Who a purchase is for, as the counter sees it before recording it."""
+
+    customer: Customer
+    tier: Tier | None
+    available: int
+
+
+async def at_counter(session: AsyncSession, phone: str) -> AtCounter | None:
+    customer = await session.scalar(select(Customer).where(Customer.phone == phone))
+    if customer is None:
+        return None
+    balances = await ledger.balances(session, customer.id)
+    return AtCounter(customer, await tiers.current_tier(session, customer.id), balances[WALLET])
+
+
+async def voucher_by_code(
+    session: AsyncSession, code: str
+) -> Row[Voucher, Reward, str] | None:
+    """A voucher as the counter sees it before accepting it."""
+    rows = await session.execute(_vouchers().where(Voucher.code == rewards.normalize_code(code)))
+    return rows.first()

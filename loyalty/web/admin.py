@@ -390,6 +390,15 @@ class VouchersController(Controller):
     async def view(self, request: Staff, db: DB) -> Template:
         return await self.show(request, db)
 
+    @get("/check", guards=[counter])
+    async def check(self, request: Staff, db: DB) -> Template:
+        """What the typed code is, before it is accepted (htmx)."""
+        code = request.query_params.get("code", "")[:40]
+        found = await queries.voucher_by_code(db, code) if code.strip() else None
+        return Template(
+            "loyalty/admin/_voucher_check.html", context={"found": found, "code": code}
+        )
+
     @post("/use", guards=[counter])
     async def use(self, request: Staff, db: DB) -> Response[Any]:
         code = (await form_data(request)).get("code", "")
@@ -430,6 +439,17 @@ class PurchasesController(Controller):
     @get("/", guards=[readers])
     async def view(self, request: Staff, db: DB) -> Template:
         return await self.show(request, db)
+
+    @get("/who", guards=[counter])
+    async def who(self, request: Staff, db: DB) -> Template:
+        """Who the number belongs to, before the purchase is recorded (htmx)."""
+        raw = request.query_params.get("phone", "")[:40]
+        try:
+            found = await queries.at_counter(db, parse_phone(raw)) if raw.strip() else None
+            valid = bool(raw.strip())
+        except UserError:
+            found, valid = None, False
+        return Template("loyalty/admin/_who.html", context={"found": found, "valid": valid})
 
     @post("/", guards=[counter])
     async def record(self, request: Staff, db: DB, settings: AppSettings) -> Response[Any]:
