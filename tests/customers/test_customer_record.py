@@ -117,7 +117,7 @@ async def test_timeline_holds_every_domains_items_newest_first(client, sessionma
     kinds = re.findall(r'data-kind="([a-z-]+)"', page.text)
     assert kinds[:3] == ["note", "points-adjust", "purchase"], kinds
     assert {"login", "consent", "sms"} <= set(kinds)
-    assert "r-100" in text and "۱۲۰" in text and "جبران تاخیر" in text and "تماس گرفت" in text
+    assert "R-100" in text and "۱۲۰" in text and "جبران تاخیر" in text and "تماس گرفت" in text
     assert re.search("۱۴[۰-۹]{2}", text)  # Solar Hijri years in Persian digits
     assert "2026" not in text and "2027" not in text
     # Login codes never show on staff pages, not even in the timeline.
@@ -132,7 +132,7 @@ async def test_timeline_pages_back_in_time(client, sessionmaker):
     cid = await customer_id(sessionmaker)
     await as_staff(client, sessionmaker, "analyst")
     first = await client.get(f"/admin/customers/{cid}")
-    receipts = lambda page: re.findall(r"r-(\d+)", html.unescape(page.text))  # noqa: E731
+    receipts = lambda page: re.findall(r"R-(\d+)", html.unescape(page.text))  # noqa: E731
     assert len(receipts(first)) == 30 and receipts(first)[0] == "34"
     more = re.search(r'hx-get="(\?before=[^"]+)"', first.text).group(1)
     older = await client.get(f"/admin/customers/{cid}{html.unescape(more)}", headers={"HX-Request": "true"})
