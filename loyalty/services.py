@@ -193,20 +193,17 @@ async def save_reward(
     its content before anything is written)."""
     if image is not None:
         images.check(image)
-    if reward_id is not None and await session.get(Reward, reward_id) is None:
-        raise NotFound()
+    reward = None
+    if reward_id is not None:
+        reward = await session.get(Reward, reward_id, with_for_update=True, populate_existing=True)
+        if reward is None:
+            raise NotFound()
     if image is not None:
         values = {**values, "image": images.save(image)}
-    if reward_id is None:
+    if reward is None:
         reward = Reward(**values, created_at=utcnow())
         session.add(reward)
     else:
-        # The existence check above read the reward unlocked: the locked read must
-        # overwrite that copy (stock taken meanwhile), or the form is compared with it.
-        found = await session.get(Reward, reward_id, with_for_update=True, populate_existing=True)
-        if found is None:
-            raise NotFound()
-        reward = found
         for name, value in values.items():
             setattr(reward, name, value)
     await session.flush()
