@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vafa import audit
@@ -16,9 +15,9 @@ from vafa.database import utcnow
 from vafa.errors import UserError
 from vafa.i18n import N_
 from vafa.i18n.normalize import fold
-from vafa.models import RateEvent, StaffUser
+from vafa.models import StaffUser
 from vafa.permissions import Role
-from vafa.security import sessions
+from vafa.security import ratelimit, sessions
 from vafa.security.passwords import hash_password, password_problem, verify_password
 
 FREE_FAILURES = 3  # wrong passwords allowed before a (name, address) pair starts to wait
@@ -98,27 +97,11 @@ async def create_staff(
     return staff
 
 
-def _failures_key(name: str, address: str | None) -> str:
-    # The name and address are kept as a digest, as the rate limits keep theirs.
-    return hashlib.sha256(f"{name}\n{address or ''}".encode()).hexdigest()
-
-
 async def _locked_until(session: AsyncSession, key: str, now: datetime) -> datetime | None:
     """When the pair's wait ends, if it is still waiting: `lock_delay` of its wrong
     passwords in the last day, counted from the latest."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        # One attempt at a time per pair (SQLite's write transaction already is).
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"{FAILURES}:{key}"}
-        )
-    count, latest = (
-        await session.execute(
-            select(func.count(), func.max(RateEvent.at)).where(
-                RateEvent.bucket == FAILURES, RateEvent.key == key, RateEvent.at > now - FORGET
-            )
-        )
-    ).one()
-    delay = lock_delay(count or 0)
+    count, latest = await ratelimit.recent(session, bucket=FAILURES, key=key, window=FORGET)
+    delay = lock_delay(count)
     if not delay or latest is None:
         return None
     until: datetime = latest + delay
@@ -139,7 +122,7 @@ async def authenticate(
         name = clean_username(username)
     except UserError:
         name = ""
-    key = _failures_key(name or fold(username)[:USERNAME_MAX], address)
+    key = f"{name or fold(username)[:USERNAME_MAX]}\n{address or ''}"
     now = utcnow()
     locked_until = await _locked_until(session, key, now)
     if locked_until is not None:
@@ -157,12 +140,9 @@ async def authenticate(
     )
     valid = await verify_password(staff.password_hash if staff else None, password)
     if staff is None or not staff.active or not valid:
-        session.add(RateEvent(bucket=FAILURES, key=key, at=now))
-        await session.flush()
+        await ratelimit.record(session, bucket=FAILURES, key=key)
         return Login(LoginResult.BAD)
-    await session.execute(
-        delete(RateEvent).where(RateEvent.bucket == FAILURES, RateEvent.key == key)
-    )
+    await ratelimit.forget(session, bucket=FAILURES, key=key)
     staff.failed_logins = 0
     staff.locked_until = None
     staff.last_login_at = now

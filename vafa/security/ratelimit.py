@@ -9,7 +9,7 @@ the write transaction (BEGIN IMMEDIATE) already serialises it.
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,25 +23,53 @@ def _key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:64]
 
 
-async def hit(
-    session: AsyncSession, *, bucket: str, key: str, limit: int, window: timedelta
-) -> bool:
-    """Count one action; False (and nothing counted) when the limit is reached."""
-    digest = _key(key)
+async def _lock(session: AsyncSession, bucket: str, digest: str) -> None:
+    # One counted action at a time per key (SQLite's write transaction already is).
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         await session.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"{bucket}:{digest}"}
         )
-    since = utcnow() - window
-    count = await session.scalar(
-        select(func.count())
-        .select_from(RateEvent)
-        .where(RateEvent.bucket == bucket, RateEvent.key == digest, RateEvent.at > since)
-    )
-    if (count or 0) >= limit:
-        return False
-    session.add(RateEvent(bucket=bucket, key=digest, at=utcnow()))
+
+
+async def recent(
+    session: AsyncSession, *, bucket: str, key: str, window: timedelta
+) -> tuple[int, datetime | None]:
+    """How many actions were counted for `key` inside the window, and the latest one's
+    time. Takes the key's lock, so a `record` in the same transaction follows it."""
+    digest = _key(key)
+    await _lock(session, bucket, digest)
+    count, latest = (
+        await session.execute(
+            select(func.count(), func.max(RateEvent.at)).where(
+                RateEvent.bucket == bucket,
+                RateEvent.key == digest,
+                RateEvent.at > utcnow() - window,
+            )
+        )
+    ).one()
+    return count or 0, latest
+
+
+async def record(session: AsyncSession, *, bucket: str, key: str) -> None:
+    session.add(RateEvent(bucket=bucket, key=_key(key), at=utcnow()))
     await session.flush()
+
+
+async def forget(session: AsyncSession, *, bucket: str, key: str) -> None:
+    """Start counting `key` again from nothing."""
+    await session.execute(
+        delete(RateEvent).where(RateEvent.bucket == bucket, RateEvent.key == _key(key))
+    )
+
+
+async def hit(
+    session: AsyncSession, *, bucket: str, key: str, limit: int, window: timedelta
+) -> bool:
+    """Count one action; False (and nothing counted) when the limit is reached."""
+    count, _ = await recent(session, bucket=bucket, key=key, window=window)
+    if count >= limit:
+        return False
+    await record(session, bucket=bucket, key=key)
     return True
 
 
