@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vafa.events import Subscription
 from vafa.permissions import Permission
 from vafa.settings import Settings
+from vafa.web.labels import merge_labels
 
 
 @dataclass(frozen=True)
@@ -138,11 +139,7 @@ class Composition:
 
     @property
     def labels(self) -> dict[str, dict[str, str]]:
-        merged: dict[str, dict[str, str]] = {}
-        for domain in self.domains:
-            for group, entries in domain.labels.items():
-                merged.setdefault(group, {}).update(entries)
-        return merged
+        return merge_labels(*(d.labels for d in self.domains))
 
     @property
     def template_helpers(self) -> dict[str, Callable[..., Any]]:
