@@ -41,7 +41,8 @@ run: $(RUN_STAMP)
 	$(BIN)/vafa db upgrade
 	$(BIN)/vafa demo
 	@echo "Vafa: http://$(HOST):$(PORT)/  (staff: http://$(HOST):$(PORT)/admin/login)"
-	VAFA_COOKIE_SECURE=$${VAFA_COOKIE_SECURE:-false} $(BIN)/vafa run --host $(HOST) --port $(PORT)
+	VAFA_COOKIE_SECURE=$${VAFA_COOKIE_SECURE:-false} VAFA_PUBLIC_URL=$${VAFA_PUBLIC_URL:-http://$(HOST):$(PORT)} \
+	  $(BIN)/vafa run --host $(HOST) --port $(PORT)
 
 ## make test: system packages the tests need, lint and types, then the suite on SQLite
 ## and PostgreSQL (the layer rule between packages is one of the tests).

@@ -14,11 +14,13 @@ from vafa.actor import Actor
 from vafa.database import utcnow
 from vafa.errors import UserError
 from vafa.i18n import N_
-from vafa.i18n.normalize import fold
-from vafa.models import StaffUser
+from vafa.i18n.normalize import fold, tidy_text
+from vafa.models import Club, StaffUser
+from vafa.money import Currency, default_currency
 from vafa.permissions import Role
 from vafa.security import ratelimit, sessions
 from vafa.security.passwords import hash_password, password_problem, verify_password
+from vafa.settings import Settings
 
 FREE_FAILURES = 3  # wrong passwords allowed before a (name, address) pair starts to wait
 LOCK_BASE = timedelta(seconds=30)
@@ -218,3 +220,37 @@ async def set_password(
         object_type="staff",
         object_id=staff.id,
     )
+
+
+CLUB_NAME_MAX = 120
+
+
+async def save_club(
+    session: AsyncSession, *, actor: Actor, name: str, currency: Currency, settings: Settings
+) -> Club:
+    """The club's name (as typed) and the unit its money is shown in."""
+    name = tidy_text(name)
+    if len(name) > CLUB_NAME_MAX or any(ord(ch) < 32 for ch in name):
+        raise UserError(N_("The club's name can have up to 120 letters."))
+    club = await session.get(Club, 1, with_for_update=True)
+    if club is None:  # an installation set up without the demo has no row yet
+        club = Club(
+            id=1,
+            name="",
+            timezone=settings.timezone,
+            default_language=settings.default_language,
+            currency=default_currency(settings.timezone),
+        )
+        session.add(club)
+    before = {"name": club.name, "currency": club.currency}
+    club.name, club.currency = name, currency
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="club.update",
+        object_type="club",
+        object_id=1,
+        details={"before": before, "after": {"name": name, "currency": str(currency)}},
+    )
+    return club

@@ -15,17 +15,19 @@ from litestar.response import Redirect, Template
 from litestar.security.jwt import JWTCookieAuth, Token
 
 from admin import queries, services
+from vafa.club import profile_of
 from vafa.database import COMMIT_REFUSALS, DB
 from vafa.domain import NavEntry
 from vafa.errors import UserError
 from vafa.i18n import N_, gettext
 from vafa.models import StaffUser
+from vafa.money import Currency
 from vafa.permissions import Permission, Role, requires
 from vafa.security import ratelimit, sessions
 from vafa.settings import Settings
 from vafa.web.actors import staff_actor
 from vafa.web.deps import AppSettings
-from vafa.web.forms import PathId, form_data, query_page
+from vafa.web.forms import PathId, form_data, parse_choice, parse_text, query_page
 
 PUBLIC = {"exclude_from_auth": True}
 LOGIN_PER_IP = 30
@@ -39,6 +41,7 @@ NAV = (
     NavEntry("/admin/sms", N_("SMS log"), Permission.SMS_READ, 80),
     NavEntry("/admin/audit", N_("Audit log"), Permission.AUDIT_READ, 81),
     NavEntry("/admin/staff", N_("Staff"), Permission.STAFF_MANAGE, 82),
+    NavEntry("/admin/club", N_("Club"), Permission.SETUP_READ, 83),
 )
 
 
@@ -237,12 +240,62 @@ class StaffController(Controller):
         return Redirect("/admin/staff?saved=password")
 
 
+class ClubController(Controller):
+    """The club's name and the unit its money is shown in."""
+
+    path = "/club"
+    include_in_schema = False
+
+    def show(
+        self, request: Staff, error: UserError | None = None, form: Any = None, saved: bool = False
+    ) -> Template:
+        profile = request.app.state.club.profile
+        return Template(
+            "admin/club.html",
+            context={
+                "staff": request.user,
+                "form": form or {"name": profile.name, "currency": profile.currency},
+                "currencies": list(Currency),
+                "error": error.text() if error else None,
+                "saved": saved,
+            },
+            status_code=error.status if error else 200,
+        )
+
+    @get("/", guards=[requires(Permission.SETUP_READ)])
+    async def view(self, request: Staff) -> Template:
+        return self.show(request, saved=request.query_params.get("saved") == "1")
+
+    @post("/", guards=[requires(Permission.SETUP_MANAGE)])
+    async def save(self, request: Staff, db: DB, settings: AppSettings) -> Response[Any]:
+        data = await form_data(request)
+        try:
+            club = await services.save_club(
+                db,
+                actor=staff_actor(request),
+                name=parse_text(data, "name", N_("Club name"), limit=services.CLUB_NAME_MAX),
+                currency=parse_choice(data, "currency", N_("Money is shown in"), Currency),
+                settings=settings,
+            )
+        except UserError as error:
+            return self.show(request, error, data)
+        # This process shows the new profile at once; the others within seconds.
+        request.app.state.club.profile = profile_of(club, settings.timezone)
+        return Redirect("/admin/club?saved=1")
+
+
 def admin_router(settings: Settings, controllers: Sequence[type]) -> Router:
     """The staff site under `/admin`: this front's pages and the domains' admin
     controllers, behind the staff login."""
     _, auth = staff_auth(settings)
     return Router(
         path="/admin",
-        route_handlers=[AuthController, DashboardController, StaffController, *controllers],
+        route_handlers=[
+            AuthController,
+            DashboardController,
+            StaffController,
+            ClubController,
+            *controllers,
+        ],
         middleware=[auth.middleware],
     )

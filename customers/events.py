@@ -11,6 +11,7 @@ from vafa.events import Event
 @dataclass(frozen=True)
 class MemberJoined(Event):
     customer_id: int
+    source: str = "portal"  # where: "portal" (first login), "counter" (a purchase)
 
 
 @dataclass(frozen=True)

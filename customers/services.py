@@ -64,20 +64,35 @@ async def get_or_create(
         return existing, False
 
 
+async def join(
+    session: AsyncSession,
+    *,
+    phone: str,
+    language: str,
+    source: str,
+    referral_code: str | None = None,
+) -> tuple[Customer, bool]:
+    """The member with this number; a new one is created and the club hears
+    `MemberJoined` (the signup bonus, wherever they joined)."""
+    customer, created = await get_or_create(
+        session, phone=phone, language=language, referral_code=referral_code
+    )
+    if created:
+        await publish(session, MemberJoined(customer.id, source=source))
+    return customer, created
+
+
 async def record_login(
     session: AsyncSession, *, phone: str, language: str, referral_code: str | None = None
 ) -> tuple[Customer, bool]:
-    """The member behind a proven phone number; the first login creates them, and the
-    club hears `MemberJoined`."""
-    customer, created = await get_or_create(
-        session, phone=phone, language=language, referral_code=referral_code
+    """The member behind a proven phone number; the first login makes them a member."""
+    customer, created = await join(
+        session, phone=phone, language=language, source="portal", referral_code=referral_code
     )
     if customer.referral_code is None:  # members from before invitations existed
         customer.referral_code = new_referral_code()
     customer.last_login_at = utcnow()
     await session.flush()
-    if created:
-        await publish(session, MemberJoined(customer.id))
     return customer, created
 
 

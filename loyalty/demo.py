@@ -90,7 +90,10 @@ def _moment(rng: random.Random, now: datetime, months_back: int) -> datetime:
 
 async def seed(session: AsyncSession, demo: DemoContext) -> None:
     rng, now, tz = demo.rng, demo.now, demo.settings.timezone
-    (await get_programme(session)).expiry_days = LIFE_DAYS
+    programme = await get_programme(session)
+    programme.expiry_days = LIFE_DAYS
+    # Months of past purchases are not texted to anyone today.
+    programme.purchase_sms = False
     session.add_all(_catalogue())
     await session.flush()
     members = list((await session.scalars(select(Customer).order_by(Customer.id))).all())
@@ -163,3 +166,4 @@ async def seed(session: AsyncSession, demo: DemoContext) -> None:
         pass
     for member in members:
         await tiers.review(session, member.id, tz=tz, now=now)
+    programme.purchase_sms = True

@@ -12,6 +12,7 @@ from loyalty.models import ExpireAt, ReturnPolicy, RuleKind, Tier, TierWindow
 from vafa.errors import UserError
 from vafa.i18n import N_
 from vafa.i18n.normalize import fold, to_ascii_digits
+from vafa.money import Currency
 from vafa.web.forms import (
     INT32,
     MAX_DAYS,
@@ -19,6 +20,7 @@ from vafa.web.forms import (
     day_range,
     parse_choice,
     parse_int,
+    parse_money,
     parse_names,
     parse_text,
 )
@@ -95,13 +97,20 @@ def parse_programme(data: dict[str, str]) -> dict[str, Any]:
             minimum=0,
             maximum=MAX_DAYS,
         ),
+        "purchase_sms": data.get("purchase_sms") == "on",
     }
 
 
 def parse_rule(
-    data: dict[str, str], tier_list: list[Tier], tz: str, *, draft: bool = False
+    data: dict[str, str],
+    tier_list: list[Tier],
+    tz: str,
+    *,
+    currency: Currency,
+    draft: bool = False,
 ) -> dict[str, Any]:
-    """The columns of an EarnRule. A draft (for the preview) may have no name yet."""
+    """The columns of an EarnRule. A draft (for the preview) may have no name yet.
+    Money is typed in `currency`."""
     kind = parse_choice(data, "kind", N_("Kind"), RuleKind)
     values: dict[str, Any] = {
         "name": parse_text(data, "name", N_("Name"), limit=120, required=not draft),
@@ -114,8 +123,12 @@ def parse_rule(
         "points": None,
     }
     if kind == RuleKind.SPEND:
-        values["rials_per_point"] = parse_int(
-            data, "rials_per_point", N_("Rials for one point"), minimum=1, maximum=MAX_RIALS
+        values["rials_per_point"] = parse_money(
+            data,
+            "rials_per_point",
+            N_("Amount for one point"),
+            currency=currency,
+            maximum=MAX_RIALS,
         )
         values["multiplier_percent"] = parse_int(
             data,

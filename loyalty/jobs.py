@@ -12,18 +12,18 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers.models import Customer
-from loyalty import keys, ledger, rewards, rules, tiers
+from loyalty import keys, ledger, messages, rewards, rules, tiers
 from loyalty.models import OPEN, Lot, MemberTier, RuleKind
 from loyalty.programme import get_programme
+from vafa import club
 from vafa.calendar import JALALI_ZONES, local_day
 from vafa.database import utcnow
 from vafa.domain import Job
-from vafa.i18n import N_, translate
+from vafa.i18n import translate
 from vafa.i18n.formatting import format_date, format_number
 from vafa.settings import Settings
 from vafa.sms import outbox
 
-EXPIRY_REMINDER = N_("%(points)s of your %(club)s points expire on %(date)s. Use them before then.")
 REVIEW_EVERY = timedelta(days=1)
 BATCH = 500
 
@@ -31,6 +31,7 @@ BATCH = 500
 async def send_expiry_reminders(session: AsyncSession, settings: Settings) -> int:
     """One SMS per member for lots entering the reminder horizon, once per lot."""
     programme = await get_programme(session)
+    profile = await club.load(session, settings.timezone)
     now = utcnow()
     lots = (
         await session.scalars(
@@ -63,9 +64,9 @@ async def send_expiry_reminders(session: AsyncSession, settings: Settings) -> in
             to=customer.phone,
             body=translate(
                 language,
-                EXPIRY_REMINDER,
+                messages.EXPIRY_REMINDER,
                 points=format_number(sum(lot.remaining for lot in member_lots), language),
-                club=translate(language, N_("Vafa")),
+                club=profile.display_name(language),
                 date=format_date(last_day, language, settings.timezone),
             ),
         )

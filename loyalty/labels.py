@@ -104,6 +104,8 @@ FIELD_LABELS = {
     "tier_window": N_("Tier window"),
     "tier_window_days": N_("Tier window (days)"),
     "tier_grace_days": N_("Grace period before moving down (days)"),
+    "purchase_sms": N_("SMS after each purchase"),
+    "rials_per_point": N_("Amount for one point"),
 }
 
 LABELS = {

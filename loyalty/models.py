@@ -209,6 +209,8 @@ class Programme(Base):
     tier_window: Mapped[str] = mapped_column(String(8), default="rolling")  # or "calendar"
     tier_window_days: Mapped[int] = mapped_column(Integer, default=365)
     tier_grace_days: Mapped[int] = mapped_column(Integer, default=30)
+    # After each purchase the member gets an SMS: points earned, points to use.
+    purchase_sms: Mapped[bool] = mapped_column(Boolean, default=True)
 
     __table_args__ = (
         one_of("expire_at", ExpireAt),

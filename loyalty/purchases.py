@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers import services as customers
 from customers.models import Customer
-from loyalty import keys, ledger, rules, tiers
+from loyalty import keys, ledger, messages, rules, tiers
 from loyalty.models import JournalEntry, Lot, Purchase, Refund, RuleKind
 from loyalty.programme import get_programme
 from vafa import audit
@@ -61,18 +61,22 @@ async def record_purchase(
     receipt_number: str,
     tz: str,
     language: str = "fa",
+    link: str = "",
 ) -> Recorded:
-    """A purchase earns under the spend rules; the buyer becomes a member if new. The
-    same receipt sent again is the same purchase; a receipt already used for another
-    purchase is refused before anything is written."""
+    """A purchase earns under the spend rules; the buyer becomes a member if new (with
+    the signup bonus and a welcome SMS pointing at `link`, the portal). The member hears
+    what they earned by SMS. The same receipt sent again is the same purchase; a receipt
+    already used for another purchase is refused before anything is written."""
     if not 0 < amount <= MAX_AMOUNT:
-        raise UserError(N_("The amount must be a positive number of Rials."))
+        raise UserError(N_("The amount must be more than zero."))
     receipt, receipt_key = clean_receipt(receipt_number)
     categories = clean_categories(categories)
     recorded = await _recorded(session, receipt_key, phone=phone, amount=amount)
     if recorded is not None:
         return recorded
-    customer, _ = await customers.get_or_create(session, phone=phone, language=language)
+    customer, joined = await customers.join(
+        session, phone=phone, language=language, source="counter"
+    )
     try:
         async with session.begin_nested():
             purchase = Purchase(
@@ -124,6 +128,9 @@ async def record_purchase(
         object_type="purchase",
         object_id=purchase.id,
         details={"receipt": purchase.receipt_number, "amount": amount, "points": total},
+    )
+    await messages.after_purchase(
+        session, customer=customer, points=total, joined=joined, tz=tz, link=link
     )
     return Recorded(purchase, duplicate=False)
 

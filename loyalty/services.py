@@ -28,6 +28,7 @@ PROGRAMME_FIELDS = (
     "tier_window",
     "tier_window_days",
     "tier_grace_days",
+    "purchase_sms",
 )
 
 

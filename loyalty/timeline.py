@@ -49,7 +49,7 @@ async def timeline(
         TimelineItem(
             p.created_at,
             "purchase",
-            N_("Purchase of %(amount)s Rials, receipt %(receipt)s"),
+            N_("Purchase of %(amount)s, receipt %(receipt)s"),
             {"amount": p.amount, "receipt": p.receipt_number},
             points=p.points or None,
         )
@@ -66,7 +66,7 @@ async def timeline(
         TimelineItem(
             r.created_at,
             "return",
-            N_("Return of %(amount)s Rials"),
+            N_("Return of %(amount)s"),
             {"amount": r.amount},
             points=-r.taken or None,
         )

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vafa.database import Base, UTCDateTime, one_of, utcnow
+from vafa.money import Currency
 from vafa.permissions import Role
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
@@ -25,7 +26,11 @@ class Club(Base):
     name: Mapped[str] = mapped_column(String(120))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tehran")
     default_language: Mapped[str] = mapped_column(String(2), default="fa")
+    # How amounts (stored in Rials, or Drams) are shown and typed: `vafa.money`.
+    currency: Mapped[str] = mapped_column(String(8), default=Currency.RIAL)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (one_of("currency", Currency),)
 
 
 class StaffUser(Base):

@@ -111,6 +111,10 @@ class Settings:
     # (`timezone`); login codes and replies a person asked for go at any hour.
     sms_day_start: time = field(default_factory=lambda: _clock("VAFA_SMS_DAY_START", "08:00"))
     sms_day_end: time = field(default_factory=lambda: _clock("VAFA_SMS_DAY_END", "21:00"))
+    # Where members reach the portal, for links in SMS ("https://club.example.ir").
+    public_url: str = field(
+        default_factory=lambda: os.environ.get("VAFA_PUBLIC_URL", "").strip().rstrip("/")
+    )
     kavenegar_api_key: str = field(
         default_factory=lambda: os.environ.get("KAVENEGAR_API_KEY", ""), repr=False
     )

@@ -20,12 +20,14 @@ from vafa.database import DB, utcnow
 from vafa.errors import UserError
 from vafa.i18n import N_, current_language
 from vafa.i18n.formatting import format_number, format_short_date
+from vafa.money import Currency, format_amount
 from vafa.permissions import Permission, requires
 from vafa.settings import LANGUAGES
 from vafa.web.actors import staff_actor
 from vafa.web.deps import AppSettings
 from vafa.web.forms import (
     PathId,
+    form_currency,
     form_data,
     form_upload,
     parse_int,
@@ -35,6 +37,7 @@ from vafa.web.forms import (
     query_id,
     query_page,
     required_int,
+    required_money,
 )
 
 Staff = Request[Any, Any, Any]  # request.user is the logged-in StaffUser
@@ -97,8 +100,8 @@ class ProgrammeController(Controller):
         return Redirect("/admin/programme?saved=1")
 
 
-def rule_values(rule: EarnRule, tz: str) -> dict[str, str]:
-    """A rule as its edit form shows it."""
+def rule_values(rule: EarnRule, tz: str, currency: Currency) -> dict[str, str]:
+    """A rule as its edit form shows it (money in the club's unit)."""
     language = current_language.get()
 
     def number(value: int | None) -> str:
@@ -108,7 +111,11 @@ def rule_values(rule: EarnRule, tz: str) -> dict[str, str]:
     return {
         "name": rule.name,
         "kind": rule.kind,
-        "rials_per_point": number(rule.rials_per_point),
+        "rials_per_point": (
+            format_amount(rule.rials_per_point, language, currency)
+            if rule.rials_per_point is not None
+            else ""
+        ),
         "multiplier_percent": number(rule.multiplier_percent),
         "category_multipliers": "\n".join(
             f"{name}={percent}" for name, percent in rule.category_multipliers.items()
@@ -140,7 +147,9 @@ class RulesController(Controller):
             kinds=list(RuleKind),
             form=form or {"kind": "spend", "active": "on", "multiplier_percent": "100"},
             now=utcnow(),
-            rule_values=lambda rule: rule_values(rule, request.app.state.settings.timezone),
+            rule_values=lambda rule: rule_values(
+                rule, request.app.state.settings.timezone, request.app.state.club.profile.currency
+            ),
             saved=request.query_params.get("saved") == "1" and error is None,
         )
 
@@ -152,7 +161,12 @@ class RulesController(Controller):
     async def create(self, request: Staff, db: DB, settings: AppSettings) -> Response[Any]:
         data = await form_data(request)
         try:
-            values = forms.parse_rule(data, await tiers.all_tiers(db), settings.timezone)
+            values = forms.parse_rule(
+                data,
+                await tiers.all_tiers(db),
+                settings.timezone,
+                currency=form_currency(request, data),
+            )
             await services.create_rule(db, actor=staff_actor(request), values=values)
         except UserError as error:
             return await self.show(request, db, error, data)
@@ -164,7 +178,12 @@ class RulesController(Controller):
     ) -> Response[Any]:
         data = await form_data(request)
         try:
-            values = forms.parse_rule(data, await tiers.all_tiers(db), settings.timezone)
+            values = forms.parse_rule(
+                data,
+                await tiers.all_tiers(db),
+                settings.timezone,
+                currency=form_currency(request, data),
+            )
             await services.edit_rule(db, actor=staff_actor(request), rule_id=rule_id, values=values)
         except UserError as error:
             return await self.show(request, db, error)
@@ -177,12 +196,15 @@ class RulesController(Controller):
         data = await form_data(request)
         tier_list = await tiers.all_tiers(db)
         try:
-            values = forms.parse_rule(data, tier_list, settings.timezone, draft=True)
-            amount = required_int(
+            currency = form_currency(request, data)
+            values = forms.parse_rule(
+                data, tier_list, settings.timezone, currency=currency, draft=True
+            )
+            amount = required_money(
                 data,
                 "sample_amount",
-                N_("Sample amount (Rials)"),
-                minimum=1,
+                N_("Sample amount"),
+                currency=currency,
                 maximum=forms.MAX_RIALS,
             )
             categories = forms.parse_categories(data.get("sample_categories", ""))
@@ -459,13 +481,18 @@ class PurchasesController(Controller):
                 db,
                 actor=staff_actor(request),
                 phone=parse_phone(data.get("phone", "")),
-                amount=required_int(
-                    data, "amount", N_("Amount (Rials)"), minimum=1, maximum=forms.MAX_RIALS
+                amount=required_money(
+                    data,
+                    "amount",
+                    N_("Amount"),
+                    currency=form_currency(request, data),
+                    maximum=forms.MAX_RIALS,
                 ),
                 categories=forms.parse_categories(data.get("categories", "")),
                 receipt_number=data.get("receipt", ""),
                 tz=settings.timezone,
                 language=settings.default_language,
+                link=settings.public_url,
             )
         except UserError as error:
             return await self.show(request, db, error, data)
@@ -480,11 +507,11 @@ class PurchasesController(Controller):
                 db,
                 actor=staff_actor(request),
                 purchase_id=purchase_id,
-                amount=required_int(
+                amount=required_money(
                     data,
                     "amount",
-                    N_("Amount returned (Rials)"),
-                    minimum=1,
+                    N_("Amount returned"),
+                    currency=form_currency(request, data),
                     maximum=forms.MAX_RIALS,
                 ),
                 key=parse_key(data),

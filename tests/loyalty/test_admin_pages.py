@@ -33,6 +33,7 @@ from vafa.calendar import start_of_day
 from vafa.database import utcnow
 from vafa.i18n import translate
 from vafa.i18n.formatting import format_number, format_short_date
+from vafa.money import Currency, format_money
 
 TZ = "Asia/Tehran"
 PHONE = "+989121234567"
@@ -51,6 +52,11 @@ def said(msgid: str, **variables: object) -> str:
         for k, v in variables.items()
     }
     return translate("fa", msgid, **values)
+
+
+def rials(amount: int) -> str:
+    """Money as a Persian page of a club counting in Rials shows it."""
+    return format_money(amount, "fa", Currency.RIAL)
 
 
 def text(response) -> str:
@@ -278,7 +284,7 @@ async def test_manager_creates_a_spend_rule_in_persian_digits(client, sessionmak
     assert rule.ends_at == start_of_day(date(2031, 1, 1), TZ)
     assert await actions(sessionmaker) == ["rule.create"]
     listing = await client.get("/admin/rules")
-    assert said("One point for every %(rials)s Rials", rials=10_000) in text(listing)
+    assert said("One point for every %(amount)s", amount=rials(10_000)) in text(listing)
 
 
 async def test_bonus_rule_and_switching_rules_on_and_off(client, sessionmaker):
@@ -315,17 +321,17 @@ async def test_bonus_rule_and_switching_rules_on_and_off(client, sessionmaker):
         (
             {"rials_per_point": ""},
             "%(field)s: please fill this in.",
-            {"field": "Rials for one point"},
+            {"field": "Amount for one point"},
         ),
         (
             {"rials_per_point": "ten"},
-            "%(field)s: enter a whole number from %(min)s to %(max)s.",
-            {"field": "Rials for one point", "min": 1, "max": 10**15},
+            "%(field)s: enter an amount more than zero and at most %(max)s.",
+            {"field": "Amount for one point", "max": 10**15},
         ),
         (
             {"rials_per_point": "۰"},
-            "%(field)s: enter a whole number from %(min)s to %(max)s.",
-            {"field": "Rials for one point", "min": 1, "max": 10**15},
+            "%(field)s: enter an amount more than zero and at most %(max)s.",
+            {"field": "Amount for one point", "max": 10**15},
         ),
         (
             {"multiplier_percent": "-50"},
@@ -400,8 +406,8 @@ async def test_preview_shows_what_the_draft_rule_would_give(client, sessionmaker
     # 123 points for the money, doubled for coffee.
     assert response.status_code == 200 and 'data-points="246"' in response.text
     assert said(
-        "A purchase of %(amount)s Rials would earn %(points)s points under this rule.",
-        amount=1_234_567,
+        "A purchase of %(amount)s would earn %(points)s points under this rule.",
+        amount=rials(1_234_567),
         points=246,
     ) in text(response)
     assert "<html" not in response.text  # a fragment for #preview
@@ -433,9 +439,8 @@ async def test_preview_refuses_bad_samples_and_is_for_managers(client, sessionma
     )
     assert response.status_code == 400 and 'role="alert"' in response.text
     assert said(
-        "%(field)s: enter a whole number from %(min)s to %(max)s.",
-        field="Sample amount (Rials)",
-        min=1,
+        "%(field)s: enter an amount more than zero and at most %(max)s.",
+        field="Sample amount",
         max=10**15,
     ) in text(response)
     await as_staff(client, sessionmaker, "agent")
@@ -700,18 +705,18 @@ async def test_agent_records_a_purchase_and_the_same_receipt_earns_once(client, 
         ),
         (
             {"amount": "یک میلیون"},
-            "%(field)s: enter a whole number from %(min)s to %(max)s.",
-            {"field": "Amount (Rials)", "min": 1, "max": 10**15},
+            "%(field)s: enter an amount more than zero and at most %(max)s.",
+            {"field": "Amount", "max": 10**15},
         ),
         (
             {"amount": "-۵۰۰"},
-            "%(field)s: enter a whole number from %(min)s to %(max)s.",
-            {"field": "Amount (Rials)", "min": 1, "max": 10**15},
+            "%(field)s: enter an amount more than zero and at most %(max)s.",
+            {"field": "Amount", "max": 10**15},
         ),
         (
             {"amount": "۱" + "۰" * 16},
-            "%(field)s: enter a whole number from %(min)s to %(max)s.",
-            {"field": "Amount (Rials)", "min": 1, "max": 10**15},
+            "%(field)s: enter an amount more than zero and at most %(max)s.",
+            {"field": "Amount", "max": 10**15},
         ),
         ({"receipt": ""}, "Enter the receipt number (up to 64 characters).", {}),
     ],

@@ -23,6 +23,7 @@ from sqlalchemy import text
 from admin.web import NAV as ADMIN_NAV
 from admin.web import admin_router
 from portal.web import portal_router
+from vafa.club import ClubCache
 from vafa.database import DB, create_engine, database_middleware, make_sessionmaker, provide_db
 from vafa.domain import Composition
 from vafa.errors import UserError
@@ -49,7 +50,8 @@ async def healthz(db: DB) -> dict[str, str]:
 def create_app(settings: Settings | None = None, composition: Composition | None = None) -> Litestar:
     settings = settings or Settings()
     composition = composition or default_composition()
-    state = State({"settings": settings, "composition": composition})
+    club = ClubCache(settings)
+    state = State({"settings": settings, "composition": composition, "club": club})
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -59,16 +61,19 @@ def create_app(settings: Settings | None = None, composition: Composition | None
             engine, bus=EventBus(settings, composition.subscriptions)
         )
         stop = asyncio.Event()
-        task = None
+        await club.refresh(app.state.sessionmaker)
+        tasks = [asyncio.create_task(club.follow(app.state.sessionmaker, stop))]
         if settings.embedded_worker:
-            task = asyncio.create_task(
-                run_worker(settings, app.state.sessionmaker, stop, composition.jobs)
+            tasks.append(
+                asyncio.create_task(
+                    run_worker(settings, app.state.sessionmaker, stop, composition.jobs)
+                )
             )
         try:
             yield
         finally:
             stop.set()
-            if task is not None:
+            for task in tasks:
                 with suppress(asyncio.CancelledError):
                     await asyncio.wait_for(task, timeout=10)
             await engine.dispose()
@@ -116,7 +121,7 @@ def create_app(settings: Settings | None = None, composition: Composition | None
             exclude=["/healthz", "/api/", "/hooks/"],
         ),
         template_config=TemplateConfig(
-            engine=template_engine(settings, template_globals, composition.labels)
+            engine=template_engine(settings, template_globals, composition.labels, club)
         ),
         openapi_config=OpenAPIConfig(
             title="Vafa",

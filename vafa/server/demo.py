@@ -13,6 +13,7 @@ from vafa.actor import Actor
 from vafa.database import utcnow
 from vafa.domain import Composition, DemoContext
 from vafa.models import Club
+from vafa.money import Currency, default_currency
 from vafa.permissions import Role
 from vafa.settings import VAR_DIR, Settings
 
@@ -26,7 +27,17 @@ async def seed(
     """Create the demo club once; returns the owner's (username, password)."""
     if await session.scalar(select(Club.id)) is not None:
         return None
-    session.add(Club(id=1, name="کافه وفا", timezone=settings.timezone, default_language="fa"))
+    # An Iranian café counts in Tomans, as its price list does.
+    currency = default_currency(settings.timezone)
+    session.add(
+        Club(
+            id=1,
+            name="کافه وفا",
+            timezone=settings.timezone,
+            default_language="fa",
+            currency=Currency.TOMAN if currency == Currency.RIAL else currency,
+        )
+    )
     password = secrets.token_urlsafe(12)
     await staff.create_staff(
         session, username=OWNER, password=password, role=Role.OWNER, actor=Actor.system("demo")

@@ -19,11 +19,13 @@ from litestar.exceptions import ClientException
 from litestar.params import Parameter
 
 from vafa.calendar import end_of_range, start_of_day
+from vafa.club import ClubCache
 from vafa.database import utcnow
 from vafa.errors import UserError
 from vafa.i18n import N_, current_language
 from vafa.i18n.formatting import format_short_date, parse_date
 from vafa.i18n.normalize import InvalidPhone, normalize_phone, tidy_text, to_ascii_digits
+from vafa.money import STORED_PER_UNIT, Currency, to_stored
 from vafa.settings import LANGUAGES
 
 MAX_FIELD = 4096
@@ -153,6 +155,50 @@ def required_int(
     data: Mapping[str, str], name: str, label: str, *, minimum: int, maximum: int
 ) -> int:
     value = parse_int(data, name, label, minimum=minimum, maximum=maximum)
+    assert value is not None
+    return value
+
+
+def form_currency(request: Request[Any, Any, Any], data: Mapping[str, str]) -> Currency:
+    """The unit the form was shown in (its `unit` field), else the club's unit now: an
+    amount typed in Tomans stays Tomans even if the club switched to Rials since."""
+    try:
+        return Currency(data.get("unit", ""))
+    except ValueError:
+        cache: ClubCache = request.app.state.club
+        return cache.profile.currency
+
+
+def parse_money(
+    data: Mapping[str, str],
+    name: str,
+    label: str,
+    *,
+    currency: Currency,
+    maximum: int,
+    required: bool = True,
+) -> int | None:
+    """An amount typed in `currency` (any digits, separators, a tenth of a Toman), in
+    stored units: more than zero and at most `maximum`."""
+    raw = NUMBER_NOISE.sub("", data.get(name, ""))
+    if not raw:
+        if required:
+            raise UserError(N_("%(field)s: please fill this in."), field=label)
+        return None
+    value = to_stored(raw, currency)
+    if value is None or not 0 < value <= maximum:
+        raise UserError(
+            N_("%(field)s: enter an amount more than zero and at most %(max)s."),
+            field=label,
+            max=maximum // STORED_PER_UNIT[currency],
+        )
+    return value
+
+
+def required_money(
+    data: Mapping[str, str], name: str, label: str, *, currency: Currency, maximum: int
+) -> int:
+    value = parse_money(data, name, label, currency=currency, maximum=maximum)
     assert value is not None
     return value
 

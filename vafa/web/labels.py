@@ -5,13 +5,14 @@ merges them with these into the template globals of the same names.
 Marked with N_ so the catalogs carry them; templates translate at render time.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from markupsafe import Markup
 
 from vafa.i18n import N_, current_language, direction, gettext
 from vafa.i18n.formatting import format_number
+from vafa.money import CURRENCY_LABELS
 
 ROLE_LABELS = {
     "owner": N_("Owner"),
@@ -31,14 +32,16 @@ AUDIT_ACTION_LABELS = {
     "staff.update": N_("Staff member changed"),
     "staff.password": N_("Password set"),
     "staff.login": N_("Staff login"),
+    "club.update": N_("Club settings changed"),
 }
-OBJECT_LABELS = {"staff": N_("Staff member")}
+OBJECT_LABELS = {"staff": N_("Staff member"), "club": N_("Club")}
 FIELD_LABELS = {
     "username": N_("Username"),
     "role": N_("Role"),
     "active": N_("Active"),
     "name": N_("Name"),
     "reason": N_("Reason"),
+    "currency": N_("Money is shown in"),
 }
 
 # The groups every template sees; a domain's `labels` add to them.
@@ -48,6 +51,7 @@ KERNEL_LABELS: dict[str, dict[str, str]] = {
     "action_labels": AUDIT_ACTION_LABELS,
     "object_labels": OBJECT_LABELS,
     "field_labels": FIELD_LABELS,
+    "currency_labels": dict(CURRENCY_LABELS),
 }
 
 
@@ -61,18 +65,23 @@ def merge_labels(*groups: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str
 
 # Values that are codes or account names: they read left to right in any language.
 LEFT_TO_RIGHT_VALUES = frozenset({"username", "receipt", "code"})
+# Values that are money, in stored units (Rials or Drams): shown in the club's unit.
+MONEY_VALUES = frozenset({"amount", "rials_per_point"})
 
 
 def _value(
     key: str,
     value: object,
     names: Mapping[str, str] | None = None,
+    money: Callable[[int], str] | None = None,
 ) -> Markup:
     """One value of an audit entry as the page's language writes it, isolated in <bdi>
     so that Latin names, digits and minus signs keep their place in a Persian line."""
     if value is None or value == "":
         return Markup("—")
-    if isinstance(value, bool):
+    if money is not None and key in MONEY_VALUES and type(value) is int:
+        text = money(value)
+    elif isinstance(value, bool):
         text = gettext(N_("Yes")) if value else gettext(N_("No"))
     elif isinstance(value, int):
         text = format_number(value, current_language.get())
@@ -103,6 +112,7 @@ def audit_details(
     *,
     labels: Mapping[str, Mapping[str, str]] | None = None,
     object_type: str | None = None,
+    money: Callable[[int], str] | None = None,
 ) -> list[Markup]:
     """An audit entry's details as translated 'Field: value' lines; changes as
     'Field: old → new', the arrow pointing from the old value to the new one in the
@@ -112,7 +122,7 @@ def audit_details(
     groups = labels or {}
 
     def value(key: str, raw: object) -> Markup:
-        return _value(key, raw, _names(key, groups, object_type))
+        return _value(key, raw, _names(key, groups, object_type), money)
 
     lines = []
     if "before" in details and "after" in details:

@@ -11,6 +11,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from markupsafe import Markup
 
 from vafa.calendar import last_day
+from vafa.club import ClubCache
 from vafa.database import utcnow
 from vafa.i18n import (
     LANGUAGE_NAMES,
@@ -29,10 +30,11 @@ from vafa.i18n.formatting import (
     format_short_date,
 )
 from vafa.i18n.normalize import format_phone
+from vafa.money import UNIT_NAMES, format_amount
 from vafa.permissions import Permission, user_can
 from vafa.settings import LANGUAGES, ROOT, Settings
 from vafa.web.forms import new_key
-from vafa.web.labels import KERNEL_LABELS, audit_details, merge_labels
+from vafa.web.labels import KERNEL_LABELS, MONEY_VALUES, audit_details, merge_labels
 
 
 def in_language(function: Callable[[Any, str], str]) -> Callable[[Any], str]:
@@ -59,6 +61,7 @@ def build_environment(
     settings: Settings,
     extra_globals: dict[str, Any] | None = None,
     labels: dict[str, dict[str, str]] | None = None,
+    club: ClubCache | None = None,
 ) -> Environment:
     env = Environment(
         loader=FileSystemLoader(ROOT / "templates"),
@@ -69,6 +72,7 @@ def build_environment(
     )
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     tz = settings.timezone
+    club = club or ClubCache(settings)
 
     def lang() -> str:
         return current_language.get()
@@ -80,14 +84,20 @@ def build_environment(
         # Names in another script keep their own direction inside a sentence.
         return Markup("<bdi>{}</bdi>").format(text or "")
 
+    def _money(value: int | None) -> str:
+        return club.profile.money(value, lang()) if value is not None else ""
+
     def say(message: str, values: dict[str, Any] | None = None) -> Markup:
         """A stored message (a timeline item) in the page's language. Each value is
         isolated in <bdi>, so Latin letters and digits keep their order inside a Persian
-        sentence; codes and receipt numbers read left to right and do not break."""
+        sentence; codes and receipt numbers read left to right and do not break; an
+        `amount` is money, in the club's unit."""
         language = lang()
         filled: dict[str, object] = {}
         for name, value in (values or {}).items():
-            if isinstance(value, int) and not isinstance(value, bool):
+            if name in MONEY_VALUES and type(value) is int:
+                filled[name] = Markup('<bdi class="text-nowrap">{}</bdi>').format(_money(value))
+            elif isinstance(value, int) and not isinstance(value, bool):
                 filled[name] = format_number(value, language)
             elif name in LEFT_TO_RIGHT:
                 filled[name] = Markup('<bdi dir="ltr" class="text-nowrap">{}</bdi>').format(value)
@@ -104,6 +114,13 @@ def build_environment(
         text_dir=lambda: direction(current_language.get()),
         languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
         settings=settings,
+        club=club,
+        currency_unit=lambda: gettext(UNIT_NAMES[club.profile.currency]),
+        # A money form says which unit it was shown in (`vafa.web.forms.form_currency`).
+        unit_field=lambda: Markup('<input type="hidden" name="unit" value="{}">').format(
+            club.profile.currency
+        ),
+        money_number=lambda value: format_amount(value, lang(), club.profile.currency),
         can=can,
         new_key=new_key,
         last_day=lambda moment: last_day(moment, tz),
@@ -111,10 +128,10 @@ def build_environment(
     merged = merge_labels(KERNEL_LABELS, labels or {})
     env.globals.update(merged)
     fields = merged["field_labels"]
-    env.globals["audit_details"] = lambda details: audit_details(details, fields)
+    env.globals["audit_details"] = lambda details: audit_details(details, fields, money=_money)
     # An audit entry's details with its coded values named (roles, settings, kinds).
     env.globals["audit_lines"] = lambda entry: audit_details(
-        entry.details, fields, labels=merged, object_type=entry.object_type
+        entry.details, fields, labels=merged, object_type=entry.object_type, money=_money
     )
 
     def _date(value: date | datetime | None) -> str:
@@ -159,6 +176,7 @@ def build_environment(
         use_by=_use_by,
         phone=_phone,
         num=_num,
+        money=_money,
     )
     return env
 
@@ -167,5 +185,8 @@ def template_engine(
     settings: Settings,
     extra_globals: dict[str, Any] | None = None,
     labels: dict[str, dict[str, str]] | None = None,
+    club: ClubCache | None = None,
 ) -> JinjaTemplateEngine:
-    return JinjaTemplateEngine.from_environment(build_environment(settings, extra_globals, labels))
+    return JinjaTemplateEngine.from_environment(
+        build_environment(settings, extra_globals, labels, club)
+    )
