@@ -14,9 +14,10 @@ from sqlalchemy import select
 
 from customers.models import Customer
 from loyalty import ledger
+from loyalty.models import Purchase
 from tests.e2e.conftest import CUSTOMER_PHONE, BrowserProblems, LiveServer, latest_code
 from tests.e2e.test_journeys import STAFF_PASSWORD, expect_language, path_of, submit
-from tests.loyalty.helpers import reward, tier
+from tests.loyalty.helpers import reward, spend_rule, tier
 from vafa.database import utcnow
 from vafa.i18n.formatting import format_number
 
@@ -282,4 +283,50 @@ async def test_audit_log_fits_a_phone(
     )
     assert (old_role > new_role) if language == "fa" else (old_role < new_role)
     await screenshot(f"audit-log-{language}")
+    browser_problems.assert_none()
+
+
+@pytest.mark.parametrize(
+    ("language", "currency", "unit", "shown"),
+    [
+        ("fa", "toman", "تومان", "۱۲۵٬۰۰۰ تومان"),
+        ("hy", "dram", "դրամ", "125\u00a0000 դրամ"),
+    ],
+)
+async def test_the_counter_takes_and_shows_money_in_the_clubs_unit(
+    server: LiveServer,
+    page: Page,
+    screenshot,
+    browser_problems: BrowserProblems,
+    sessionmaker,
+    language: str,
+    currency: str,
+    unit: str,
+    shown: str,
+) -> None:
+    async with sessionmaker() as s, s.begin():
+        await spend_rule(s)
+    await owner_logs_in(page, server, language)
+    await page.goto(f"{server.url}/admin/club")
+    await page.locator("select[name=currency]").select_option(currency)
+    await submit(page, page.locator('form[action="/admin/club"] button[type=submit]'))
+    await expect(page.locator(".alert-success")).to_be_visible()
+    await no_sideways_scroll(page)
+    await controls_fit(page)
+    await screenshot(f"club-{language}")
+
+    await page.goto(f"{server.url}/admin/purchases")
+    form = page.locator("[data-testid=purchase-form]")
+    await expect(form.locator(".input-group-text")).to_have_text(unit)
+    await form.locator("input[name=phone]").fill("۰۹۱۲۳۴۵۶۷۸۹")
+    await form.locator("input[name=amount]").fill("۱۲۵۰۰۰")
+    await form.locator("input[name=receipt]").fill("F-1")
+    await submit(page, form.locator("button[type=submit]"))
+    await expect(page.locator("[data-testid=purchases] li").first).to_contain_text(shown)
+    await no_sideways_scroll(page)
+    await controls_fit(page)
+    await screenshot(f"counter-money-{language}")
+    async with sessionmaker() as s:
+        stored = await s.scalar(select(Purchase.amount))
+    assert stored == (1_250_000 if currency == "toman" else 125_000)
     browser_problems.assert_none()

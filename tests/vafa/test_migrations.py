@@ -169,3 +169,34 @@ async def test_upgrade_to_the_customer_record_fills_search_keys_consent_and_acto
     assert len(consents) == 1 and bool(consents[0][1]) and consents[0][2] == "portal"
     assert [a[0] for a in actors] == ["staff", "system"]
     assert len(awards) == 1 and awards[0][1] == 5 and wallet == 5
+
+
+async def test_upgrade_to_club_money_keeps_the_club_and_its_country(migrated, tmp_path):
+    """0006 -> head: a club in Armenia keeps counting in Drams, one in Iran in Rials, as
+    before; the points settings keep their values and send purchase messages."""
+    from sqlalchemy import text
+
+    from tests.conftest import make_settings
+    from vafa import migrate
+    from vafa.database import create_engine
+
+    url = await empty_database(migrated, tmp_path, "vafa_upgrade_0007")
+    migrate.upgrade_in_thread(make_settings(url), "0006")
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO club (id, name, timezone, default_language, created_at) VALUES"
+                " (1, 'Սուրճ', 'Asia/Yerevan', 'hy', '2025-01-01 10:00:00')"
+            )
+        )
+        await conn.execute(text("UPDATE loyalty_programme SET reminder_days = 12"))
+    migrate.upgrade_in_thread(make_settings(url), "head")
+    async with engine.connect() as conn:
+        club = (await conn.execute(text("SELECT name, currency FROM club"))).one()
+        programme = (
+            await conn.execute(text("SELECT reminder_days, purchase_sms FROM loyalty_programme"))
+        ).one()
+    await engine.dispose()
+    assert tuple(club) == ("Սուրճ", "dram")
+    assert programme[0] == 12 and bool(programme[1])
