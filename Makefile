@@ -24,14 +24,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The editable install lists the top-level packages it found: a new domain (listed in
+# the composition root) installs again.
+PACKAGES := pyproject.toml vafa/server/__init__.py
+
 # What `make run` needs: runtime dependencies only.
-$(RUN_STAMP): pyproject.toml requirements.lock | $(BIN)/python
+$(RUN_STAMP): $(PACKAGES) requirements.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
 # What the tests need: the runtime set plus the test extra.
-$(TEST_STAMP): pyproject.toml requirements-test.lock | $(BIN)/python
+$(TEST_STAMP): $(PACKAGES) requirements-test.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-test.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
@@ -41,6 +45,7 @@ run: $(RUN_STAMP)
 	$(BIN)/vafa db upgrade
 	$(BIN)/vafa demo
 	@echo "Vafa: http://$(HOST):$(PORT)/  (staff: http://$(HOST):$(PORT)/admin/login)"
+	@$(BIN)/vafa sms webhook --base http://$(HOST):$(PORT)
 	VAFA_COOKIE_SECURE=$${VAFA_COOKIE_SECURE:-false} VAFA_PUBLIC_URL=$${VAFA_PUBLIC_URL:-http://$(HOST):$(PORT)} \
 	  $(BIN)/vafa run --host $(HOST) --port $(PORT)
 

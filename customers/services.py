@@ -115,7 +115,7 @@ def check_birthday(value: date | None) -> date | None:
     return value
 
 
-async def _consent(
+async def record_consent(
     session: AsyncSession, customer: Customer, *, given: bool, source: str
 ) -> None:
     # Consent is evidence: keep when and where it was given or withdrawn.
@@ -150,7 +150,7 @@ async def update_profile(
     customer.birthday = birthday_value
     customer.language = language
     if marketing_consent != customer.marketing_consent:
-        await _consent(session, customer, given=marketing_consent, source=source)
+        await record_consent(session, customer, given=marketing_consent, source=source)
     await session.flush()
     if customer.name and customer.birthday:
         await publish(session, ProfileCompleted(customer.id))

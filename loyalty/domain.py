@@ -1,7 +1,7 @@
 """The points engine: ledger, earning rules, purchases and returns, tiers, rewards
 and vouchers, and its jobs."""
 
-from loyalty import demo, labels, rewards, tiers
+from loyalty import demo, labels, queries, rewards, tiers
 from loyalty.cli import ledger
 from loyalty.jobs import JOBS
 from loyalty.reactions import SUBSCRIPTIONS
@@ -41,4 +41,5 @@ DOMAIN = Domain(
     demo=demo.seed,
     subscriptions=SUBSCRIPTIONS,
     timeline=timeline,
+    member_facts=queries.member_facts,
 )

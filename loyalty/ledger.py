@@ -19,8 +19,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +36,7 @@ from loyalty.models import (
     JournalEntry,
     Lot,
 )
-from vafa.database import rowcount, utcnow
+from vafa.database import insert_new, rowcount, utcnow
 
 
 class LedgerError(Exception):
@@ -91,12 +89,11 @@ async def member_accounts(session: AsyncSession, customer_id: int) -> MemberAcco
         ).all()
     )
     if len(rows) < len(MEMBER_KINDS):
-        dialect = session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        await session.execute(
-            insert(Account)
-            .values([{"kind": k, "customer_id": customer_id, "balance": 0} for k in MEMBER_KINDS])
-            .on_conflict_do_nothing(index_elements=["customer_id", "kind"])
+        await insert_new(
+            session,
+            Account,
+            [{"kind": k, "customer_id": customer_id, "balance": 0} for k in MEMBER_KINDS],
+            unique=["customer_id", "kind"],
         )
         rows = dict(
             (

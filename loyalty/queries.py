@@ -30,6 +30,7 @@ from loyalty.models import (
     VoucherStatus,
 )
 from vafa.errors import NotFound
+from vafa.i18n.formatting import format_number
 
 T = TypeVar("T")
 
@@ -358,3 +359,13 @@ async def voucher_by_code(
     """A voucher as the counter sees it before accepting it."""
     rows = await session.execute(_vouchers().where(Voucher.code == rewards.normalize_code(code)))
     return rows.first()
+
+
+async def member_facts(session: AsyncSession, customer_id: int, language: str) -> dict[str, str]:
+    """The member's points and tier as other domains show them (an SMS reply)."""
+    balance = (await ledger.balances(session, customer_id))[WALLET]
+    tier = await tiers.current_tier(session, customer_id)
+    return {
+        "balance": format_number(balance, language),
+        "tier": tiers.tier_name(tier, language) if tier is not None else "",
+    }

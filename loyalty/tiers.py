@@ -11,15 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers.models import Customer
 from loyalty.models import EntryKind, JournalEntry, MemberTier, Purchase, Refund, Tier, TierChange
 from loyalty.programme import get_programme
 from vafa.calendar import year_start
-from vafa.database import utcnow
+from vafa.database import insert_new, utcnow
 from vafa.i18n import N_, translate
 from vafa.sms import outbox
 
@@ -114,11 +112,11 @@ async def review(
     state = await _locked_state(session, customer_id)
     if state is None:
         # The member's first review; two at once (two first purchases) both get here.
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        await session.execute(
-            insert(MemberTier)
-            .values(customer_id=customer_id, tier_id=None, since=now)
-            .on_conflict_do_nothing(index_elements=["customer_id"])
+        await insert_new(
+            session,
+            MemberTier,
+            {"customer_id": customer_id, "tier_id": None, "since": now},
+            unique=["customer_id"],
         )
         state = await _locked_state(session, customer_id)
         assert state is not None

@@ -22,12 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from vafa import migrate
 from vafa.database import Base, create_engine, make_sessionmaker
-from vafa.events import EventBus
 from vafa.models import SmsMessage
 from vafa.server import composition
 from vafa.server.app import create_app
 from vafa.settings import Settings
 
+WEBHOOK_SECRET = "test-webhook-secret-0123456789abcdef"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
@@ -61,6 +61,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "secret_key": "test-secret-key-for-vafa-tests-only-0123456789",
+        "sms_webhook_secret": WEBHOOK_SECRET,
         "cookie_secure": False,
         "sms_backend": "outbox",
         "embedded_worker": False,
@@ -106,7 +107,7 @@ async def sessionmaker(
             if "deadlock" not in str(exc) or attempt == 4:
                 raise
             await asyncio.sleep(0.2)
-    yield make_sessionmaker(engine, bus=EventBus(settings, composition().subscriptions))
+    yield make_sessionmaker(engine, bus=composition().event_bus(settings))
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from typing import Any, cast
 from litestar.di import NamedDependency
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy import URL, CheckConstraint, CursorResult, DateTime, MetaData, Result, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -69,6 +71,24 @@ def one_of(column: str, values: type[StrEnum], name: str | None = None) -> Check
     """`column IN (...)` from the enum that names the concept: one list per concept."""
     allowed = ", ".join(f"'{member.value}'" for member in values)
     return CheckConstraint(f"{column} IN ({allowed})", name=name or column)
+
+
+async def insert_new(
+    session: AsyncSession,
+    model: type[Base],
+    rows: dict[str, Any] | list[dict[str, Any]],
+    *,
+    unique: list[str],
+) -> int:
+    """INSERT ... ON CONFLICT (unique) DO NOTHING on either engine: rows that already
+    exist (or are being written by a concurrent transaction) are left alone. Returns
+    how many rows were new."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    result = await session.execute(
+        insert(model).values(rows).on_conflict_do_nothing(index_elements=unique)
+    )
+    return rowcount(result)
 
 
 def rowcount(result: Result[Any]) -> int:
@@ -147,6 +167,9 @@ DB = NamedDependency[AsyncSession]
 # A route handler whose refusals must still be kept (a wrong one-time code or a wrong
 # password counts as an attempt) says so with `opt={COMMIT_REFUSALS: True}`.
 COMMIT_REFUSALS = "commit_refusals"
+# A GET that writes (a webhook called by GET) says `opt={WRITES: True}`: its session
+# takes SQLite's write lock from the start, as a POST's does.
+WRITES = "writes"
 _SCOPE_KEY = "vafa.db"
 
 
@@ -210,7 +233,9 @@ def database_middleware(sessionmaker: Callable[[], async_sessionmaker[AsyncSessi
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            holder = RequestSession(sessionmaker(), scope.get("method") in ("GET", "HEAD"))
+            opt = getattr(scope.get("route_handler"), "opt", None) or {}
+            reads = scope.get("method") in ("GET", "HEAD") and not opt.get(WRITES)
+            holder = RequestSession(sessionmaker(), reads)
             scope.setdefault("state", {})[_SCOPE_KEY] = holder
 
             async def send_after_finish(message: Message) -> None:

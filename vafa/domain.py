@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vafa.events import Subscription
+from vafa.events import EventBus, MemberFacts, Subscription
 from vafa.permissions import Permission
 from vafa.settings import Settings
 from vafa.web.labels import merge_labels
@@ -83,6 +83,7 @@ class Domain:
     demo: Callable[[AsyncSession, DemoContext], Awaitable[None]] | None = None
     subscriptions: Sequence[Subscription] = ()
     timeline: TimelineSource | None = None
+    member_facts: MemberFacts | None = None  # see `vafa.events.member_facts`
 
 
 class Composition:
@@ -132,6 +133,14 @@ class Composition:
     @property
     def subscriptions(self) -> list[Subscription]:
         return self._all("subscriptions")
+
+    @property
+    def member_facts(self) -> list[MemberFacts]:
+        return [d.member_facts for d in self.domains if d.member_facts is not None]
+
+    def event_bus(self, settings: Settings) -> EventBus:
+        """What the sessions carry: the subscribers and the member facts."""
+        return EventBus(settings, self.subscriptions, self.member_facts)
 
     @property
     def timeline(self) -> list[TimelineSource]:

@@ -110,6 +110,9 @@ class SmsMessage(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     to: Mapped[str] = mapped_column(String(16), index=True)
+    # The line it goes from (a reply leaves from the line that was texted); None: the
+    # gateway's default sender.
+    sender: Mapped[str | None] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(16), default="text")  # "otp" or "text"
     # For template messages (Kavenegar verify_lookup): the tokens to fill in.
@@ -125,7 +128,7 @@ class SmsMessage(Base):
     lease_token: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(String(300))
     backend: Mapped[str | None] = mapped_column(String(16))
-    provider_message_id: Mapped[str | None] = mapped_column(String(64))
+    provider_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
     provider_status: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

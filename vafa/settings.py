@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import time
@@ -13,6 +14,8 @@ VAR_DIR = Path(os.environ.get("VAFA_VAR_DIR", ROOT / "var"))
 
 LANGUAGES = ("fa", "hy", "en")
 OTP_TTL_MAX = 600
+# At least 22 URL-safe characters: 128 bits of a random secret.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_.~-]{22,}")
 
 
 def private_dir(path: Path) -> Path:
@@ -54,21 +57,32 @@ def _clock(name: str, default: str) -> time:
         raise ValueError(f"{name} must be a time of day such as 08:00, not {raw!r}") from None
 
 
-def _secret_key() -> str:
-    """Use VAFA_SECRET_KEY; for the embedded default keep a generated key under var/."""
-    key = os.environ.get("VAFA_SECRET_KEY")
-    if key:
-        return key
-    path = VAR_DIR / "secret_key"
+def _generated(variable: str, filename: str, nbytes: int) -> str:
+    """The variable's value; unset, a random secret kept under var/ (made once)."""
+    value = os.environ.get(variable)
+    if value:
+        return value
+    path = VAR_DIR / filename
     if path.exists():
         return path.read_text().strip()
     private_dir(VAR_DIR)
-    key = secrets.token_urlsafe(48)
-    # Create with 0600 so other local users cannot read it.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    value = secrets.token_urlsafe(nbytes)
+    try:
+        # Create with 0600 so other local users cannot read it.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text().strip()
     with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key
+        fh.write(value)
+    return value
+
+
+def _secret_key() -> str:
+    return _generated("VAFA_SECRET_KEY", "secret_key", 48)
+
+
+def _webhook_secret() -> str:
+    return _generated("VAFA_SMS_WEBHOOK_SECRET", "sms_webhook_secret", 24)
 
 
 def _database_url() -> str:
@@ -115,6 +129,11 @@ class Settings:
     public_url: str = field(
         default_factory=lambda: os.environ.get("VAFA_PUBLIC_URL", "").strip().rstrip("/")
     )
+    # Read incoming SMS from the gateway's inbox (`sms/receive`) in the worker, for a
+    # setup Kavenegar cannot reach by webhook.
+    sms_pull: bool = field(default_factory=lambda: _bool("VAFA_SMS_PULL", False))
+    # The secret part of the incoming-SMS and delivery-report URLs Kavenegar calls.
+    sms_webhook_secret: str = field(default_factory=_webhook_secret, repr=False)
     kavenegar_api_key: str = field(
         default_factory=lambda: os.environ.get("KAVENEGAR_API_KEY", ""), repr=False
     )
@@ -141,6 +160,10 @@ class Settings:
             raise ValueError(f"VAFA_DEFAULT_LANGUAGE must be one of {LANGUAGES}")
         if self.sms_backend not in ("outbox", "kavenegar"):
             raise ValueError("VAFA_SMS_BACKEND must be 'outbox' or 'kavenegar'")
+        if not WEBHOOK_SECRET.fullmatch(self.sms_webhook_secret):
+            raise ValueError(
+                "VAFA_SMS_WEBHOOK_SECRET must be at least 22 URL-safe characters (128 bits)"
+            )
         if self.sms_backend == "kavenegar" and not self.kavenegar_api_key:
             raise ValueError("VAFA_SMS_BACKEND=kavenegar needs KAVENEGAR_API_KEY")
 

@@ -18,7 +18,7 @@ from customers.events import MemberJoined
 from tests.admin.test_staff import make_staff, staff_login
 from tests.conftest import login_customer
 from vafa.domain import Composition, Domain, Job, NavEntry, TimelineItem
-from vafa.events import EventBus, Subscription
+from vafa.events import Subscription
 from vafa.permissions import Permission, requires
 from vafa.server import load
 from vafa.server.app import create_app
@@ -101,7 +101,7 @@ async def test_an_extra_domain_gets_its_job_in_the_worker(settings, engine):
     from vafa.database import make_sessionmaker
 
     composition = with_extra()
-    maker = make_sessionmaker(engine, bus=EventBus(settings, composition.subscriptions))
+    maker = make_sessionmaker(engine, bus=composition.event_bus(settings))
     stop = asyncio.Event()
     RAN.clear()
     task = asyncio.create_task(run_worker(settings, maker, stop, composition.jobs))

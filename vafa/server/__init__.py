@@ -16,6 +16,7 @@ from vafa.domain import Composition, Domain
 DOMAINS: tuple[str, ...] = (
     "customers",
     "loyalty",
+    "sms_codes",
 )
 
 

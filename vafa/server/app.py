@@ -27,7 +27,6 @@ from vafa.club import ClubCache
 from vafa.database import DB, create_engine, database_middleware, make_sessionmaker, provide_db
 from vafa.domain import Composition
 from vafa.errors import UserError
-from vafa.events import EventBus
 from vafa.server import composition as default_composition
 from vafa.settings import ROOT, Settings
 from vafa.web.errors import http_exception_handler, internal_error_handler, user_error_handler
@@ -58,7 +57,7 @@ def create_app(settings: Settings | None = None, composition: Composition | None
         engine = create_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(
-            engine, bus=EventBus(settings, composition.subscriptions)
+            engine, bus=composition.event_bus(settings)
         )
         stop = asyncio.Event()
         await club.refresh(app.state.sessionmaker)

@@ -13,7 +13,6 @@ from admin.cli import staff
 from vafa import cli as kernel
 from vafa.database import create_engine, make_sessionmaker
 from vafa.domain import Composition
-from vafa.events import EventBus
 from vafa.server import composition as default_composition
 from vafa.server import demo as demo_data
 from vafa.settings import Settings
@@ -22,8 +21,10 @@ from vafa.worker import run_worker
 
 def build(composition: Composition) -> click.Group:
     @click.group()
-    def main() -> None:
+    @click.pass_context
+    def main(ctx: click.Context) -> None:
         """Vafa: loyalty club and customer portal."""
+        ctx.obj = composition  # domain commands build their sessions' event bus from it
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
@@ -76,7 +77,7 @@ def build(composition: Composition) -> click.Group:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             sessionmaker = make_sessionmaker(
-                engine, bus=EventBus(settings, composition.subscriptions)
+                engine, bus=composition.event_bus(settings)
             )
             try:
                 await run_worker(settings, sessionmaker, stop, composition.jobs)
@@ -92,7 +93,7 @@ def build(composition: Composition) -> click.Group:
         created = kernel.with_session(
             settings,
             lambda s: demo_data.seed(s, settings=settings, composition=composition),
-            bus=EventBus(settings, composition.subscriptions),
+            bus=composition.event_bus(settings),
         )
         path = demo_data.CREDENTIALS_FILE
         if created is None:
@@ -107,6 +108,14 @@ def build(composition: Composition) -> click.Group:
             click.echo(f"Demo staff login (at /admin/login): user {username}, password {password}")
 
     for command in (*kernel.COMMANDS, staff, *composition.commands):
+        existing = main.commands.get(command.name or "")
+        if isinstance(existing, click.Group) and isinstance(command, click.Group):
+            # A domain adds to a group of the same name (`vafa sms pull`).
+            command = click.Group(
+                existing.name,
+                commands={**existing.commands, **command.commands},
+                help=existing.help,
+            )
         main.add_command(command)
     return main
 

@@ -59,6 +59,19 @@ class SmsGateway(Protocol):
         gateway never received it. Raises `RetryLater` when it cannot tell now."""
         ...
 
+    async def inbox(self, line: str) -> list[Received]:
+        """Messages that arrived on `line` and were not read before (reading marks
+        them read at the gateway: store them before anything else)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Received:
+    messageid: str
+    sender: str
+    line: str
+    text: str
+
 
 class OutboxGateway:
     """The embedded default: nothing leaves the machine; the outbox row is the message."""
@@ -71,6 +84,9 @@ class OutboxGateway:
 
     async def check(self, message: SmsMessage) -> Sent | None:
         return None  # nothing left the machine: "sending" again only marks the row
+
+    async def inbox(self, line: str) -> list[Received]:
+        return []  # nothing arrives from outside; the webhook is the way in
 
 
 # Kavenegar statuses a message itself can never get past; everything else (409 busy,
@@ -181,8 +197,9 @@ class KavenegarGateway:
             )
         else:
             params = {"receptor": receptor, "message": message.body, "localid": message.localid}
-            if self._sender:
-                params["sender"] = self._sender
+            sender = message.sender or self._sender
+            if sender:
+                params["sender"] = sender
             call = partial(api.sms_send, params)
         entries = await self._call(call)
         entry = entries[0] if entries else {}
@@ -209,6 +226,20 @@ class KavenegarGateway:
         return Sent(
             provider_message_id=str(entry["messageid"]), provider_status=entry.get("status")
         )
+
+    async def inbox(self, line: str) -> list[Received]:
+        """`sms/receive` for the line, unread only (at most 100 a call)."""
+        api = self._client()
+        entries = await self._call(partial(api.sms_receive, {"linenumber": line, "isread": 0}))
+        return [
+            Received(
+                messageid=str(entry.get("messageid") or ""),
+                sender=str(entry.get("sender") or ""),
+                line=str(entry.get("receptor") or line),
+                text=str(entry.get("message") or ""),
+            )
+            for entry in entries or []
+        ]
 
     async def _call(self, fn: Callable[[], Any]) -> Any:
         future = self._executor.submit(fn)

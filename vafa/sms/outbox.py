@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vafa.database import rowcount
 from vafa.i18n import N_, translate
 from vafa.models import SmsMessage
 
@@ -11,11 +13,12 @@ OTP_MESSAGE = N_("Your Vafa login code: %(code)s")
 
 
 async def queue_text(
-    session: AsyncSession, *, to: str, body: str, urgent: bool = False
+    session: AsyncSession, *, to: str, body: str, urgent: bool = False, sender: str | None = None
 ) -> SmsMessage:
     """An ordinary message. Reminders and club news wait for the club's daytime window;
-    `urgent=True` (a reply the person just asked for) goes at any hour."""
-    message = SmsMessage(to=to, body=body, kind="text", urgent=urgent)
+    `urgent=True` (a reply the person just asked for) goes at any hour. `sender`: the
+    line it leaves from, when not the default one."""
+    message = SmsMessage(to=to, body=body, kind="text", urgent=urgent, sender=sender)
     session.add(message)
     await session.flush()
     return message
@@ -44,3 +47,14 @@ def masked_body(message: SmsMessage) -> str:
             body = body.replace(str(value), "•" * len(str(value)))
         return body
     return message.body
+
+
+async def record_delivery(session: AsyncSession, *, provider_message_id: str, status: int) -> int:
+    """A delivery report from the gateway (Kavenegar's status: 10 delivered, 11 not
+    delivered, ...) on the message it names; how many messages it named."""
+    result = await session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.provider_message_id == provider_message_id)
+        .values(provider_status=status)
+    )
+    return rowcount(result)

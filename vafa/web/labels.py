@@ -27,6 +27,18 @@ SMS_STATUS_LABELS = {
     "failed": N_("Failed"),
     "expired": N_("Expired"),
 }
+# Kavenegar's message statuses, as its delivery reports and status calls give them.
+DELIVERY_LABELS = {
+    "1": N_("With the operator"),
+    "2": N_("With the operator"),
+    "4": N_("With the operator"),
+    "5": N_("With the operator"),
+    "6": N_("Not delivered"),
+    "10": N_("Delivered"),
+    "11": N_("Not delivered"),
+    "13": N_("Cancelled"),
+    "14": N_("Blocked as advertising"),
+}
 AUDIT_ACTION_LABELS = {
     "staff.create": N_("Staff member added"),
     "staff.update": N_("Staff member changed"),
@@ -48,6 +60,7 @@ FIELD_LABELS = {
 KERNEL_LABELS: dict[str, dict[str, str]] = {
     "role_labels": ROLE_LABELS,
     "status_labels": SMS_STATUS_LABELS,
+    "delivery_labels": DELIVERY_LABELS,
     "action_labels": AUDIT_ACTION_LABELS,
     "object_labels": OBJECT_LABELS,
     "field_labels": FIELD_LABELS,
