@@ -67,6 +67,7 @@ system-deps:
 	@scripts/system-deps.sh
 
 bench: $(RUN_STAMP)
+	bash scripts/system-deps.sh bench
 	$(BIN)/python -m bench
 
 ## make messages: extract strings and update the fa/hy/en catalogs.

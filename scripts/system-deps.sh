@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: a PostgreSQL server (started by the tests on
-# loopback) and Chromium (browser journeys). Installs only what is missing.
+# loopback) and Chromium (browser journeys); with `bench`, also wrk (the benchmarks'
+# load generator). Installs only what is missing.
 set -euo pipefail
 
 need=()
 compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || need+=(postgresql)
 command -v chromium >/dev/null || need+=(chromium)
+if [ "${1:-}" = "bench" ]; then
+  command -v wrk >/dev/null || need+=(wrk)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 
 echo "Installing Debian packages: ${need[*]}"

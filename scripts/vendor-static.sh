@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-vendor the front-end static assets (htmx, Bootstrap CSS, Vazirmatn and
+# Re-vendor the front-end static assets (htmx, Bootstrap CSS, Chart.js, Vazirmatn and
 # Noto Sans Armenian fonts) from the npm registry into static/vendor/.
 #
 # For maintainers only: the app never fetches anything at install or run
@@ -17,6 +17,7 @@ HTMX_VERSION="2.0.11"
 BOOTSTRAP_VERSION="5.3.9"
 VAZIRMATN_VERSION="33.0.3"
 NOTO_ARMENIAN_VERSION="5.3.0"   # @fontsource/noto-sans-armenian
+CHARTJS_VERSION="4.6.1"
 
 # Weights and subsets of Noto Sans Armenian to keep (Vazirmatn is variable).
 NOTO_WEIGHTS=(400 700)
@@ -45,6 +46,7 @@ fetch "htmx.org@$HTMX_VERSION" htmx
 fetch "bootstrap@$BOOTSTRAP_VERSION" bootstrap
 fetch "vazirmatn@$VAZIRMATN_VERSION" vazirmatn
 fetch "@fontsource/noto-sans-armenian@$NOTO_ARMENIAN_VERSION" noto
+fetch "chart.js@$CHARTJS_VERSION" chartjs
 
 # Fail early if a package layout changed.
 need() { [[ -f "$1" ]] || { echo "error: missing $1 in package" >&2; exit 1; }; }
@@ -52,10 +54,12 @@ need "$WORK/htmx/dist/htmx.min.js"
 need "$WORK/bootstrap/dist/css/bootstrap.min.css"
 need "$WORK/bootstrap/dist/css/bootstrap.rtl.min.css"
 need "$WORK/vazirmatn/fonts/webfonts/Vazirmatn[wght].woff2"
+need "$WORK/chartjs/dist/chart.umd.min.js"
 
 # Start from a clean vendor tree so removed files do not linger.
 rm -rf "$VENDOR"
-mkdir -p "$VENDOR/htmx" "$VENDOR/bootstrap" "$VENDOR/vazirmatn" "$VENDOR/noto-sans-armenian"
+mkdir -p "$VENDOR/htmx" "$VENDOR/bootstrap" "$VENDOR/vazirmatn" "$VENDOR/noto-sans-armenian" \
+    "$VENDOR/chartjs"
 
 # htmx
 cp "$WORK/htmx/dist/htmx.min.js" "$VENDOR/htmx/htmx.min.js"
@@ -67,6 +71,11 @@ for css in bootstrap.min.css bootstrap.rtl.min.css; do
     sed '/sourceMappingURL=/d' "$WORK/bootstrap/dist/css/$css" >"$VENDOR/bootstrap/$css"
 done
 cp "$WORK/bootstrap/LICENSE" "$VENDOR/bootstrap/LICENSE"
+
+# Chart.js: the UMD build (no eval, so the CSP's script-src 'self' holds), without its
+# source-map comment.
+sed '/sourceMappingURL=/d' "$WORK/chartjs/dist/chart.umd.min.js" >"$VENDOR/chartjs/chart.umd.min.js"
+cp "$WORK/chartjs/LICENSE.md" "$VENDOR/chartjs/LICENSE"
 
 # Vazirmatn: the single variable font (wght 100-900, Arabic script + Latin),
 # renamed to avoid square brackets in URLs.
@@ -106,6 +115,10 @@ fi
     echo "  dist/css/bootstrap.min.css     -> bootstrap/bootstrap.min.css"
     echo "  dist/css/bootstrap.rtl.min.css -> bootstrap/bootstrap.rtl.min.css"
     echo "  LICENSE                        -> bootstrap/LICENSE"
+    echo
+    echo "chart.js $CHARTJS_VERSION (MIT) - UMD build, sourceMappingURL comment removed"
+    echo "  dist/chart.umd.min.js -> chartjs/chart.umd.min.js"
+    echo "  LICENSE.md            -> chartjs/LICENSE"
     echo
     echo "vazirmatn $VAZIRMATN_VERSION (OFL-1.1) - variable font, wght 100-900, Arabic script + Latin"
     echo "  fonts/webfonts/Vazirmatn[wght].woff2 -> vazirmatn/Vazirmatn-Variable.woff2"

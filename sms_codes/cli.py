@@ -3,6 +3,8 @@ line (added to the kernel's `vafa sms` group)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +29,7 @@ def sms_pull() -> None:
 
     async def work(session: AsyncSession) -> tuple[int, int]:
         stored = await inbound.pull(session, gateway(settings))
-        return stored, await answer_waiting(session, settings)
+        return stored, await answer_waiting(session, settings, left_after=timedelta(0))
 
     stored, answered = with_session(settings, work, bus=composition.event_bus(settings))
     click.echo(f"{stored} new messages, {answered} answered.")

@@ -69,8 +69,8 @@ async def seed(session: AsyncSession, demo: DemoContext) -> None:
         session,
         actor=actor,
         number=demo.settings.kavenegar_sender or DEMO_LINE,
-        name="خط کافه",
         values={
+            "name": "خط کافه",
             "unknown_reply": {
                 "fa": "این کد را نشناختیم. ۱۰۰: کارت ویزیت، عضویت: عضویت در باشگاه، امتیاز: مانده امتیاز",
                 "en": "We did not recognise that. 100: our card, join: join the club, points: your points",

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers import services as customers
@@ -35,7 +35,7 @@ from sms_codes.text import (
     keyword_key,
     language_of,
 )
-from vafa.calendar import local_day, start_of_day
+from vafa.calendar import local_day
 from vafa.database import insert_new, rowcount, utcnow
 from vafa.errors import UserError
 from vafa.events import member_facts
@@ -82,22 +82,36 @@ def clean(*, messageid: str, sender: str, to: str, text: str) -> Received:
 
 async def receive(session: AsyncSession, message: Received, *, source: str) -> int | None:
     """Store the message unless it came before; the new row's id, or None."""
+    return (await receive_many(session, [message], source=source)).get(message.messageid)
+
+
+async def receive_many(
+    session: AsyncSession, messages: list[Received], *, source: str
+) -> dict[str, int]:
+    """Store the messages that did not come before, in one statement: their new ids
+    by messageid (a message sent again, or twice in the list, is stored once)."""
+    now = utcnow()
+    rows = {
+        m.messageid: {
+            "messageid": m.messageid,
+            "line_number": m.line,
+            "sender": m.sender,
+            "text": m.text,
+            "source": source,
+            "received_at": now,
+        }
+        for m in messages
+    }
+    if not rows:
+        return {}
     stored = await insert_new(
         session,
         Inbound,
-        {
-            "messageid": message.messageid,
-            "line_number": message.line,
-            "sender": message.sender,
-            "text": message.text,
-            "source": source,
-            "received_at": utcnow(),
-        },
+        list(rows.values()),
         unique=["messageid"],
+        returning=(Inbound.messageid, Inbound.id),
     )
-    if not stored:
-        return None
-    return await session.scalar(select(Inbound.id).where(Inbound.messageid == message.messageid))
+    return dict(stored)
 
 
 async def pull(session: AsyncSession, gateway: SmsGateway) -> int:
@@ -121,12 +135,13 @@ async def pull(session: AsyncSession, gateway: SmsGateway) -> int:
     return stored
 
 
-async def waiting(session: AsyncSession, limit: int) -> list[int]:
+async def waiting(session: AsyncSession, limit: int, *, before: datetime) -> list[int]:
+    """Messages stored before `before` and not answered yet, oldest first."""
     return list(
         (
             await session.scalars(
                 select(Inbound.id)
-                .where(Inbound.processed_at.is_(None))
+                .where(Inbound.processed_at.is_(None), Inbound.received_at < before)
                 .order_by(Inbound.id)
                 .limit(limit)
             )
@@ -141,37 +156,39 @@ class Answer:
     text: str | None = None  # a fixed (translatable) message instead of a template
     values: dict[str, str] | None = None
     marketing: bool = False
-    throttled: bool = True  # counts toward the per-number throttle and the budget
+    member_id: int | None = None  # the member this message made
 
 
 async def process(session: AsyncSession, inbound_id: int, settings: Settings) -> str | None:
     """Answer one stored message, once: the row is locked and marked in this
     transaction, so a second worker (or the request) finds it done."""
-    inbound = await session.get(
-        Inbound, inbound_id, with_for_update=True, populate_existing=True
-    )
-    if inbound is None or inbound.processed_at is not None:
-        return None
-    now = utcnow()
-    inbound.processed_at = now
-    line = await session.scalar(select(Line).where(Line.number == inbound.line_number))
-    inbound.line_id = line.id if line is not None else None
-    if not inbound.sender.startswith("+"):
-        inbound.outcome = Outcome.INVALID
-        return inbound.outcome
-    contact, customer = await _contact(session, inbound, now)
-    if line is None or not line.active:
-        inbound.outcome = Outcome.NO_REPLY
-        return inbound.outcome
+    # The message's own columns are written once, with the first write that follows.
+    with session.no_autoflush:
+        inbound = await session.get(
+            Inbound, inbound_id, with_for_update=True, populate_existing=True
+        )
+        if inbound is None or inbound.processed_at is not None:
+            return None
+        now = utcnow()
+        inbound.processed_at = now
+        line = await session.scalar(select(Line).where(Line.number == inbound.line_number))
+        inbound.line_id = line.id if line is not None else None
+        if not inbound.sender.startswith("+"):
+            inbound.outcome = Outcome.INVALID
+            return inbound.outcome
+        contact_id, customer = await _contact(session, inbound, now)
+        if line is None or not line.active:
+            inbound.outcome = Outcome.NO_REPLY
+            return inbound.outcome
     language = (
         customer.language
         if customer is not None
         else language_of(inbound.text, settings.default_language)
     )
-    answer = await _answer(session, inbound, line, contact, customer, settings, now)
+    answer = await _answer(session, inbound, line, customer, settings, now)
     inbound.outcome = answer.outcome
-    if customer is None and contact.customer_id is not None:  # joined by this message
-        customer = await session.get(Customer, contact.customer_id)
+    if customer is None and answer.member_id is not None:  # joined by this message
+        customer = await session.get(Customer, answer.member_id)
     template = (
         in_language(answer.replies, language, settings.default_language)
         if answer.replies
@@ -179,11 +196,6 @@ async def process(session: AsyncSession, inbound_id: int, settings: Settings) ->
     )
     if not template:
         return inbound.outcome
-    if answer.throttled:
-        refusal = await _refused(session, line, inbound.sender, settings, now)
-        if refusal is not None:
-            inbound.outcome = refusal
-            return inbound.outcome
     values = {"link": settings.public_url, **(answer.values or {})}
     if customer is not None:
         values.setdefault("name", customer.name or "")
@@ -201,7 +213,7 @@ async def process(session: AsyncSession, inbound_id: int, settings: Settings) ->
 
 async def _contact(
     session: AsyncSession, inbound: Inbound, now: datetime
-) -> tuple[Contact, Customer | None]:
+) -> tuple[int, Customer | None]:
     """The sender as a contact (new on their first message), linked to their member
     record when they have one."""
     inbound.new_contact = bool(
@@ -212,46 +224,54 @@ async def _contact(
             unique=["phone"],
         )
     )
-    await session.execute(
-        update(Contact)
-        .where(Contact.phone == inbound.sender)
-        .values(last_seen_at=now, messages=Contact.messages + 1)
-    )
-    contact = await session.scalar(
-        select(Contact)
-        .where(Contact.phone == inbound.sender)
-        .execution_options(populate_existing=True)
-    )
-    assert contact is not None
+    contact_id, linked = (
+        await session.execute(
+            update(Contact)
+            .where(Contact.phone == inbound.sender)
+            .values(last_seen_at=now, messages=Contact.messages + 1)
+            .returning(Contact.id, Contact.customer_id)
+        )
+    ).one()
     customer = await customers.get_by_phone(session, inbound.sender)
-    contact.customer_id = customer.id if customer is not None else None
-    inbound.contact_id = contact.id
-    return contact, customer
+    member_id = customer.id if customer is not None else None
+    if member_id != linked:
+        await _link(session, contact_id, member_id)
+    inbound.contact_id = contact_id
+    return contact_id, customer
+
+
+async def _link(session: AsyncSession, contact_id: int, customer_id: int | None) -> None:
+    await session.execute(
+        update(Contact).where(Contact.id == contact_id).values(customer_id=customer_id)
+    )
 
 
 async def _answer(
     session: AsyncSession,
     inbound: Inbound,
     line: Line,
-    contact: Contact,
     customer: Customer | None,
     settings: Settings,
     now: datetime,
 ) -> Answer:
     key = keyword_key(inbound.text)
+    # Opting out and in are answered whatever the throttle and budget say.
     if key in OPT_OUT_KEYS:
         return await _opt_out(session, inbound, line)
     if key in OPT_IN_KEYS:
         return await _opt_in(session, inbound, line)
     code = await _code(session, line.id, key, now)
     if code is None:
-        return Answer(Outcome.UNKNOWN, replies=line.unknown_reply)
+        if not line.unknown_reply:
+            return Answer(Outcome.UNKNOWN)
+        refusal = await _refused(session, line, inbound.sender, settings, now)
+        return Answer(refusal) if refusal else Answer(Outcome.UNKNOWN, replies=line.unknown_reply)
     inbound.code_id = code.id
     if code.marketing and await _suppressed(session, line.id, inbound.sender):
         return Answer(Outcome.SUPPRESSED)
-    # The throttle and budget are checked before an action that cannot be undone by
-    # staying silent (a coupon, a new member): over them, nothing happens at all.
-    refusal = await _refused(session, line, inbound.sender, settings, now, count=False)
+    # Checked (and the reply counted) before an action that cannot be undone by staying
+    # silent (a coupon, a new member): over the throttle or budget, nothing happens.
+    refusal = await _refused(session, line, inbound.sender, settings, now)
     if refusal is not None:
         return Answer(refusal)
     replies, marketing = code.replies, code.marketing
@@ -260,7 +280,7 @@ async def _answer(
             return Answer(Outcome.INVITED, replies=line.invite_reply)
         return Answer(Outcome.REPLIED, replies=replies, marketing=marketing)
     if code.action == CodeAction.JOIN:
-        return await _join(session, inbound, line, contact, customer, code, settings)
+        return await _join(session, inbound, line, customer, code, settings)
     if code.action == CodeAction.COUPON:
         return await _coupon(session, inbound, line, code)
     return Answer(Outcome.REPLIED, replies=replies, marketing=marketing)
@@ -305,7 +325,7 @@ async def _opt_out(session: AsyncSession, inbound: Inbound, line: Line) -> Answe
             session, customer, given=False, source=f"sms:{line.number}"
         )
     # Asked for: it goes even though the number now refuses advertising.
-    return Answer(Outcome.OPT_OUT, text=OPTED_OUT, throttled=False)
+    return Answer(Outcome.OPT_OUT, text=OPTED_OUT)
 
 
 async def _opt_in(session: AsyncSession, inbound: Inbound, line: Line) -> Answer:
@@ -313,14 +333,13 @@ async def _opt_in(session: AsyncSession, inbound: Inbound, line: Line) -> Answer
     if suppression is None:
         return Answer(Outcome.NO_REPLY)
     await session.delete(suppression)
-    return Answer(Outcome.OPT_IN, text=OPTED_IN, throttled=False)
+    return Answer(Outcome.OPT_IN, text=OPTED_IN)
 
 
 async def _join(
     session: AsyncSession,
     inbound: Inbound,
     line: Line,
-    contact: Contact,
     customer: Customer | None,
     code: Code,
     settings: Settings,
@@ -337,9 +356,12 @@ async def _join(
         session, phone=inbound.sender, language=language, source="sms"
     )
     await customers.record_consent(session, member, given=True, source=source)
-    contact.customer_id = member.id
+    assert inbound.contact_id is not None
+    await _link(session, inbound.contact_id, member.id)
     inbound.new_member = created
-    return Answer(Outcome.REPLIED, replies=code.replies, marketing=code.marketing)
+    return Answer(
+        Outcome.REPLIED, replies=code.replies, marketing=code.marketing, member_id=member.id
+    )
 
 
 async def _coupon(session: AsyncSession, inbound: Inbound, line: Line, code: Code) -> Answer:
@@ -369,54 +391,39 @@ async def _coupon(session: AsyncSession, inbound: Inbound, line: Line, code: Cod
 
 
 async def _refused(
-    session: AsyncSession,
-    line: Line,
-    phone: str,
-    settings: Settings,
-    now: datetime,
-    *,
-    count: bool = True,
+    session: AsyncSession, line: Line, phone: str, settings: Settings, now: datetime
 ) -> Outcome | None:
     """THROTTLED or OVER_BUDGET when the line may not answer this number now; else
-    None, and (`count`) the reply is counted."""
-    if count:
-        allowed = await ratelimit.hit(
-            session,
-            bucket=REPLY_BUCKET,
-            key=f"{line.id}:{phone}",
-            limit=REPLIES_PER_NUMBER,
-            window=REPLY_WINDOW,
-        )
-    else:
-        recent, _ = await ratelimit.recent(
-            session, bucket=REPLY_BUCKET, key=f"{line.id}:{phone}", window=REPLY_WINDOW
-        )
-        allowed = recent < REPLIES_PER_NUMBER
+    None, and the reply is counted against both."""
+    allowed = await ratelimit.hit(
+        session,
+        bucket=REPLY_BUCKET,
+        key=f"{line.id}:{phone}",
+        limit=REPLIES_PER_NUMBER,
+        window=REPLY_WINDOW,
+    )
     if not allowed:
         return Outcome.THROTTLED
-    if await replies_today(session, line, settings, now) >= line.daily_budget:
-        today = local_day(now, settings.timezone)
-        if line.budget_alerted_on != today:
-            line.budget_alerted_on = today
-            log.warning("SMS line %s reached its daily budget of %s", line.number, line.daily_budget)
-        return Outcome.OVER_BUDGET
-    return None
-
-
-async def replies_today(
-    session: AsyncSession, line: Line, settings: Settings, now: datetime
-) -> int:
-    """Auto-replies the line queued since the club's day began."""
-    since = start_of_day(local_day(now, settings.timezone), settings.timezone)
-    return (
-        await session.scalar(
-            select(func.count())
-            .select_from(Inbound)
-            .where(
-                Inbound.line_id == line.id,
-                Inbound.processed_at >= since,
-                Inbound.reply_id.is_not(None),
-            )
+    today = local_day(now, settings.timezone)
+    counted = await session.execute(
+        update(Line)
+        .where(
+            Line.id == line.id,
+            or_(
+                Line.replies_on.is_(None),
+                Line.replies_on != today,
+                Line.replies_today < Line.daily_budget,
+            ),
         )
-        or 0
+        .values(
+            replies_today=case((Line.replies_on == today, Line.replies_today + 1), else_=1),
+            replies_on=today,
+        )
+        .execution_options(synchronize_session=False)
     )
+    if rowcount(counted) == 1:
+        return None
+    if line.budget_alerted_on != today:
+        line.budget_alerted_on = today
+        log.warning("SMS line %s reached its daily budget of %s", line.number, line.daily_budget)
+    return Outcome.OVER_BUDGET

@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from functools import cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sms_codes import inbound
+from vafa.database import utcnow
 from vafa.domain import Job
 from vafa.settings import Settings
 from vafa.sms.gateway import SmsGateway, make_gateway
 
 log = logging.getLogger("vafa")
 BATCH = 200
+LEFT_AFTER = timedelta(seconds=30)  # the storing process answers within a second or two
 PULL_EVERY = 20.0  # seconds between reads of the gateway's inbox
 _last_pull = 0.0
 
@@ -36,11 +39,14 @@ async def pull_inbox(session: AsyncSession, settings: Settings) -> int:
     return await inbound.pull(session, gateway(settings))
 
 
-async def answer_waiting(session: AsyncSession, settings: Settings) -> int:
-    """Each message in its own savepoint: one that fails is retried on the next pass
-    without holding back the others."""
+async def answer_waiting(
+    session: AsyncSession, settings: Settings, *, left_after: timedelta = LEFT_AFTER
+) -> int:
+    """Messages a web process stored and did not answer within `left_after` (it
+    stopped or failed); pulled messages are answered at once (`left_after=0`). Each in its own savepoint: one that fails is retried on the
+    next pass without holding back the others."""
     done = 0
-    for inbound_id in await inbound.waiting(session, BATCH):
+    for inbound_id in await inbound.waiting(session, BATCH, before=utcnow() - left_after):
         try:
             async with session.begin_nested():
                 done += await inbound.process(session, inbound_id, settings) is not None

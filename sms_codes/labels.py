@@ -29,6 +29,7 @@ LABELS = {
     "object_labels": {"sms_line": N_("SMS line"), "sms_code": N_("SMS code")},
     "action_labels": {
         "sms_line.create": N_("SMS line added"),
+        "sms_line.update": N_("SMS line changed"),
         "sms_code.create": N_("SMS code added"),
         "sms_code.update": N_("SMS code changed"),
     },

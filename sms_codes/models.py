@@ -61,7 +61,11 @@ class Line(Base):
     unknown_reply: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     repeat_reply: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     invite_reply: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    # The club day staff were last told the budget ran out (once a day).
+    # Auto-replies queued on `replies_on` (a club day): counted by one conditional
+    # update per reply, so the budget holds under concurrency at a constant cost.
+    replies_on: Mapped[date | None] = mapped_column(Date)
+    replies_today: Mapped[int] = mapped_column(Integer, default=0)
+    # The club day the budget ran out (staff are told on the SMS codes page).
     budget_alerted_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -64,13 +64,27 @@ def clean_keywords(raw: list[str]) -> list[tuple[str, str]]:
     return [(text, key) for key, text in found.items()]
 
 
+LINE_REPLIES = ("unknown_reply", "repeat_reply", "invite_reply")
+
+
+def _line_values(values: dict[str, Any]) -> dict[str, Any]:
+    cleaned = dict(values)
+    cleaned["name"] = tidy_text(values.get("name", ""))[:120]
+    for name in LINE_REPLIES:
+        cleaned[name] = clean_replies(values.get(name) or {})
+    return cleaned
+
+
 async def create_line(
-    session: AsyncSession, *, actor: Actor, number: str, name: str, values: dict[str, Any]
+    session: AsyncSession, *, actor: Actor, number: str, values: dict[str, Any]
 ) -> Line:
+    """A line (its name, daily budget and the replies for unknown words, a repeated
+    code and non-members asking for members' codes)."""
     number = clean_number(number)
+    cleaned = _line_values(values)
     if await session.scalar(select(Line.id).where(Line.number == number)) is not None:
         raise UserError(N_("This line is already set up."), status=409)
-    line = Line(number=number, name=tidy_text(name)[:120], **values)
+    line = Line(number=number, **cleaned)
     session.add(line)
     await session.flush()
     await audit.record(
@@ -80,6 +94,27 @@ async def create_line(
         object_type="sms_line",
         object_id=line.id,
         details={"number": number},
+    )
+    return line
+
+
+async def update_line(
+    session: AsyncSession, *, actor: Actor, line_id: int, values: dict[str, Any]
+) -> Line:
+    cleaned = _line_values(values)
+    line = await session.get(Line, line_id, with_for_update=True, populate_existing=True)
+    if line is None:
+        raise NotFound()
+    for name, value in cleaned.items():
+        setattr(line, name, value)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="sms_line.update",
+        object_type="sms_line",
+        object_id=line.id,
+        details={"number": line.number, "daily_budget": line.daily_budget},
     )
     return line
 

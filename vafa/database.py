@@ -79,16 +79,17 @@ async def insert_new(
     rows: dict[str, Any] | list[dict[str, Any]],
     *,
     unique: list[str],
-) -> int:
+    returning: tuple[Any, ...] | None = None,
+) -> Any:
     """INSERT ... ON CONFLICT (unique) DO NOTHING on either engine: rows that already
     exist (or are being written by a concurrent transaction) are left alone. Returns
-    how many rows were new."""
+    how many rows were new, or with `returning` (columns) the new rows' values."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = await session.execute(
-        insert(model).values(rows).on_conflict_do_nothing(index_elements=unique)
-    )
-    return rowcount(result)
+    statement = insert(model).values(rows).on_conflict_do_nothing(index_elements=unique)
+    if returning is not None:
+        return [tuple(row) for row in await session.execute(statement.returning(*returning))]
+    return rowcount(await session.execute(statement))
 
 
 def rowcount(result: Result[Any]) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -84,6 +85,9 @@ class Domain:
     subscriptions: Sequence[Subscription] = ()
     timeline: TimelineSource | None = None
     member_facts: MemberFacts | None = None  # see `vafa.events.member_facts`
+    # Work a web process keeps running while it serves (entered after the database is
+    # set up on `app.state`, left before it is closed): `(app) -> async context manager`.
+    lifespan: Sequence[Callable[[Any], AbstractAsyncContextManager[None]]] = ()
 
 
 class Composition:
@@ -133,6 +137,10 @@ class Composition:
     @property
     def subscriptions(self) -> list[Subscription]:
         return self._all("subscriptions")
+
+    @property
+    def lifespan(self) -> list[Callable[[Any], AbstractAsyncContextManager[None]]]:
+        return self._all("lifespan")
 
     @property
     def member_facts(self) -> list[MemberFacts]:

@@ -31,6 +31,8 @@ def upgrade() -> None:
     sa.Column('unknown_reply', sa.JSON(), nullable=False),
     sa.Column('repeat_reply', sa.JSON(), nullable=False),
     sa.Column('invite_reply', sa.JSON(), nullable=False),
+    sa.Column('replies_on', sa.Date(), nullable=True),
+    sa.Column('replies_today', sa.Integer(), nullable=False),
     sa.Column('budget_alerted_on', sa.Date(), nullable=True),
     sa.Column('created_at', vafa.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_lines')),

@@ -1,21 +1,21 @@
 """Kavenegar calls these: incoming SMS forwarded to
 `/hooks/sms/kavenegar/<secret>` and delivery reports to `.../<secret>/delivery`, by GET
 or POST. The secret in the URL is the authentication (Kavenegar signs nothing); a
-wrong one is 404 and stores nothing. A message is stored once and answered 200 at
-once; it is processed after the response, or by the worker if that fails."""
+wrong one is 404 and stores nothing. A message is answered 200 once it is stored
+(once, by its messageid); the process's intake answers it right after
+(`sms_codes.intake`), or the worker if the process stopped first."""
 
 from __future__ import annotations
 
 import hmac
-import logging
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, route
-from litestar.background_tasks import BackgroundTask
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 
 from sms_codes import inbound
+from sms_codes.intake import intake_of
 from vafa.database import DB, WRITES
 from vafa.errors import UserError
 from vafa.i18n import N_
@@ -24,8 +24,6 @@ from vafa.settings import Settings
 from vafa.sms import outbox
 from vafa.web.deps import AppSettings
 from vafa.web.forms import form_data
-
-log = logging.getLogger("vafa")
 
 HOOK_BODY_LIMIT = 64 * 1024  # an SMS and its fields, with room to spare
 OPT = {"exclude_from_auth": True, WRITES: True}
@@ -45,15 +43,6 @@ def _check(secret: str, settings: Settings) -> None:
         raise NotFoundException()
 
 
-async def _process_now(request: Request[Any, Any, Any], inbound_id: int) -> None:
-    settings: Settings = request.app.state.settings
-    try:
-        async with request.app.state.sessionmaker() as session, session.begin():
-            await inbound.process(session, inbound_id, settings)
-    except Exception:  # the worker answers it on its next pass
-        log.exception("incoming SMS %s left for the worker", inbound_id)
-
-
 class KavenegarHooks(Controller):
     path = "/sms/kavenegar/{secret:str}"
     include_in_schema = False
@@ -61,7 +50,7 @@ class KavenegarHooks(Controller):
 
     @route("/", http_method=["GET", "POST"], opt=OPT, status_code=200)
     async def incoming(
-        self, request: Request[Any, Any, Any], db: DB, settings: AppSettings, secret: Secret
+        self, request: Request[Any, Any, Any], settings: AppSettings, secret: Secret
     ) -> Response[str]:
         _check(secret, settings)
         params = await _params(request)
@@ -71,14 +60,9 @@ class KavenegarHooks(Controller):
             to=params.get("to", ""),
             text=params.get("message", ""),
         )
-        inbound_id = await inbound.receive(db, message, source="hook")
-        if inbound_id is None:  # Kavenegar sent it again: already stored
-            return Response("ok", media_type="text/plain")
-        return Response(
-            "ok",
-            media_type="text/plain",
-            background=BackgroundTask(_process_now, request, inbound_id),
-        )
+        # Sent again by Kavenegar or not: stored once, answered 200 either way.
+        await intake_of(request.app).accept(message)
+        return Response("ok", media_type="text/plain")
 
     @route("/delivery", http_method=["GET", "POST"], opt=OPT, status_code=200)
     async def delivery(

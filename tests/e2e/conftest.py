@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, WEBHOOK_SECRET
 from vafa.settings import ROOT
 
 E2E_DIR = Path(__file__).resolve().parent
@@ -124,6 +124,7 @@ def server_env(database_url: str, var_dir: Path) -> dict[str, str]:
     env.update(
         DATABASE_URL=database_url,
         VAFA_SECRET_KEY=SECRET_KEY,
+        VAFA_SMS_WEBHOOK_SECRET=WEBHOOK_SECRET,
         VAFA_COOKIE_SECURE="false",
         VAFA_VAR_DIR=str(var_dir),
         VAFA_WORKER_INTERVAL="0.2",

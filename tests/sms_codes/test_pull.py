@@ -4,6 +4,7 @@ pipeline, and replies leave from the line through `sms/send`."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import parse_qs
 
 import responses
@@ -33,7 +34,7 @@ async def test_the_inbox_is_read_once_and_answered_from_the_line(sessionmaker, s
     async with sessionmaker() as s, s.begin():
         assert await s.scalar(select(func.count()).select_from(Inbound)) == 2
         assert set((await s.scalars(select(Inbound.source))).all()) == {"pull"}
-        assert await jobs.answer_waiting(s, settings) == 2
+        assert await jobs.answer_waiting(s, settings, left_after=timedelta(0)) == 2
     assert await replies(sessionmaker) == [CARD["fa"]]
     assert await replies(sessionmaker, "+989351112233") == ["کد نامعتبر"]
 

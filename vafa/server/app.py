@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from typing import Any
 
 from litestar import Litestar, Router, get
@@ -69,7 +69,10 @@ def create_app(settings: Settings | None = None, composition: Composition | None
                 )
             )
         try:
-            yield
+            async with AsyncExitStack() as domains:
+                for enter in composition.lifespan:
+                    await domains.enter_async_context(enter(app))
+                yield
         finally:
             stop.set()
             for task in tasks:

@@ -1,0 +1,174 @@
+"""Staff set up lines and codes: the editor says what a reply costs in SMS parts, an
+edit applies to the next message, each code's numbers by day, and the contacts."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import pytest
+from sqlalchemy import select
+
+from sms_codes.models import Code, Keyword, Line
+from sms_codes.text import sms_parts
+from tests.admin.test_staff import make_staff, staff_login
+from tests.conftest import post_form
+from tests.sms_codes.test_inbound import CARD, LINE, replies, set_up_line, text
+from vafa.audit import AuditLog
+from vafa.i18n import translate
+from vafa.i18n.formatting import format_number
+
+CODE = {
+    "name": "کارت",
+    "action": "card",
+    "keywords": "سلام، Hello ,  ۲۰۰",
+    "reply_fa": "کافه وفا؛ {name} عزیز خوش آمدید. امتیاز شما {balance} است. نشانی: خیابان ولیعصر، پلاک ۱۲",
+    "reply_en": "Cafe Vafa, Valiasr St 12",
+    "active": "on",
+}
+
+
+async def as_staff(client, sessionmaker, role: str) -> None:
+    await make_staff(sessionmaker, role, role)
+    assert (await staff_login(client, role)).status_code == 302
+
+
+def page_text(response) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", response.text))
+
+
+async def test_a_manager_sets_up_a_line_and_a_code_and_sees_its_cost(client, sessionmaker):
+    await as_staff(client, sessionmaker, "manager")
+    response = await post_form(
+        client, "/admin/sms-codes/lines", {"number": "۱۰۰۰۲۰۰۰", "name": "خط دوم"}
+    )
+    assert response.status_code == 302
+    async with sessionmaker() as s:
+        line = await s.scalar(select(Line))
+    assert line.number == "10002000"
+    page = await client.get(f"/admin/sms-codes/codes/new?line={line.id}")
+    assert page.status_code == 200 and 'data-testid="code-form"' in page.text
+    response = await post_form(client, f"/admin/sms-codes/codes?line={line.id}", CODE)
+    assert response.status_code == 302, page_text(response)
+    async with sessionmaker() as s:
+        code = await s.scalar(select(Code))
+        keys = sorted((await s.scalars(select(Keyword.key))).all())
+    assert keys == ["200", "hello", "سلام"] and code.replies["fa"] == CODE["reply_fa"]
+    saved = await client.get(response.headers["location"])
+    # Without JavaScript the page says what the reply costs, placeholders filled for a
+    # sample member: Persian is UCS-2, 70 characters in one SMS, 67 per part beyond.
+    filled = CODE["reply_fa"].replace("{name}", "فاطمه‌السادات").replace("{balance}", "۱۲٬۵۰۰")
+    cost = sms_parts(filled)
+    assert cost.unicode and cost.parts == 2
+    expected = translate(
+        "fa",
+        "%(chars)s characters, %(parts)s SMS",
+        chars=format_number(cost.characters, "fa"),
+        parts=format_number(2, "fa"),
+    )
+    assert re.search(r'data-testid="count-fa">([^<]*)<', saved.text).group(1) == expected
+    english = re.search(r'data-testid="count-en">([^<]*)<', saved.text).group(1)
+    assert english == translate("fa", "%(chars)s characters, %(parts)s SMS", chars="۲۴", parts="۱")
+    async with sessionmaker() as s:
+        actions = (await s.scalars(select(AuditLog.action).order_by(AuditLog.id))).all()
+    assert [a for a in actions if a.startswith("sms_")] == ["sms_line.create", "sms_code.create"]
+
+
+async def test_an_edit_applies_to_the_next_message(client, sessionmaker):
+    await set_up_line(sessionmaker)
+    await text(client, "100")
+    async with sessionmaker() as s:
+        code = await s.scalar(select(Code).where(Code.name == "card"))
+    await as_staff(client, sessionmaker, "manager")
+    form = {
+        "name": "card",
+        "action": "card",
+        "keywords": "100, کارت",
+        "reply_fa": "نشانی تازه: خیابان انقلاب",
+        "active": "on",
+    }
+    assert (await post_form(client, f"/admin/sms-codes/codes/{code.id}", form)).status_code == 302
+    await text(client, "کارت")
+    assert await replies(sessionmaker) == [CARD["fa"], "نشانی تازه: خیابان انقلاب"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "msgid", "values"),
+    [
+        (
+            {"keywords": "100"},
+            "Another code on this line already answers to «%(word)s».",
+            {"word": "100"},
+        ),
+        (
+            {"keywords": "لغو"},
+            "«%(word)s» is kept for opting out and in (11, 12, «لغو»).",
+            {"word": "لغو"},
+        ),
+        ({"keywords": " ، "}, "Give the code at least one keyword.", {}),
+        ({"reply_fa": "", "reply_en": ""}, "Write the reply in at least one language.", {}),
+        ({"action": "coupon"}, "%(field)s: please fill this in.", {"field": "Coupons to give"}),
+        ({"action": "lottery"}, "%(field)s: choose one of the options.", {"field": "What it does"}),
+    ],
+)
+async def test_a_bad_code_is_refused_and_changes_nothing(
+    client, sessionmaker, changes, msgid, values
+):
+    line_id = await set_up_line(sessionmaker)
+    await as_staff(client, sessionmaker, "manager")
+    response = await post_form(
+        client, f"/admin/sms-codes/codes?line={line_id}", {**CODE, **changes}
+    )
+    assert response.status_code == 400
+    shown = {k: translate("fa", v) if k == "field" else v for k, v in values.items()}
+    assert translate("fa", msgid, **shown) in page_text(response)
+    async with sessionmaker() as s:
+        assert len((await s.scalars(select(Code))).all()) == 4
+
+
+async def test_analysts_read_and_agents_do_not_change_codes(client, sessionmaker):
+    line_id = await set_up_line(sessionmaker)
+    await as_staff(client, sessionmaker, "analyst")
+    assert (await client.get("/admin/sms-codes")).status_code == 200
+    assert (
+        await post_form(client, f"/admin/sms-codes/codes?line={line_id}", CODE)
+    ).status_code == 403
+    await as_staff(client, sessionmaker, "agent")
+    assert (await client.get("/admin/sms-codes")).status_code == 403
+    assert (await client.get("/admin/sms-contacts")).status_code == 200
+    assert (await client.get("/admin/sms-codes/codes/999999")).status_code == 403
+
+
+async def test_a_codes_numbers_by_day_in_a_chart_and_a_table(client, sessionmaker):
+    await set_up_line(sessionmaker)
+    await text(client, "تخفیف", "09120000001")
+    await text(client, "تخفیف", "09120000002")
+    await text(client, "تخفیف", "09120000002")  # the same number: one coupon
+    await text(client, "عضویت", "09120000003")
+    async with sessionmaker() as s:
+        coupon = await s.scalar(select(Code).where(Code.name == "coupon"))
+    await as_staff(client, sessionmaker, "analyst")
+    page = await client.get(f"/admin/sms-codes/codes/{coupon.id}")
+    assert page.status_code == 200
+    totals = page_text(page)
+    for label, value in (("Messages", "۳"), ("Different senders", "۲"), ("Coupons given", "۲")):
+        assert re.search(f"{translate('fa', label)}:\\s*{value}", totals), label
+    chart = json.loads(html.unescape(re.search(r"data-chart='([^']+)'", page.text).group(1)))
+    assert chart["locale"] == "fa-IR" and len(chart["labels"]) == 30
+    assert re.fullmatch("[۰-۹]{4}/[۰-۹]{2}/[۰-۹]{2}", chart["labels"][-1])  # Solar Hijri
+    assert chart["series"][0]["values"][-1] == 3 and chart["series"][2]["values"][-1] == 2
+    table = re.search(r'data-testid="stats-table">(.*?)</table>', page.text, re.S).group(1)
+    assert chart["labels"][-1] in table and "2026" not in table
+
+
+async def test_contacts_show_members_and_who_opted_out(client, sessionmaker):
+    await set_up_line(sessionmaker)
+    await text(client, "عضویت", "09120000001")
+    await text(client, "11", "09120000002")
+    await as_staff(client, sessionmaker, "agent")
+    page = await client.get("/admin/sms-contacts")
+    assert page.status_code == 200
+    assert page.text.count('data-testid="opted-out"') == 1
+    assert translate("fa", "Member") in page_text(page)
+    assert LINE  # the line both texted
