@@ -125,6 +125,7 @@ class DashboardController(Controller):
                 "customers": found.customers,
                 "sms_waiting": found.sms_waiting,
                 "sms_failed": found.sms_failed,
+                "sms_no_credit": found.sms_no_credit,
             },
         )
 

@@ -19,6 +19,7 @@ DOMAIN = Domain(
     admin_nav=(
         NavEntry("/admin/sms-codes", N_("SMS codes"), Permission.SETUP_READ, 40),
         NavEntry("/admin/sms-contacts", N_("SMS contacts"), Permission.CUSTOMERS_READ, 41),
+        NavEntry("/admin/sms-coupons", N_("SMS coupons"), Permission.COUNTER, 23),
     ),
     labels=labels.LABELS,
     template_helpers={"chart_data": admin.chart_data},

@@ -26,11 +26,16 @@ LABELS = {
     "code_action_labels": ACTION_LABELS,
     "outcome_labels": OUTCOME_LABELS,
     "field_labels": {"number": N_("Line number")},
-    "object_labels": {"sms_line": N_("SMS line"), "sms_code": N_("SMS code")},
+    "object_labels": {
+        "sms_line": N_("SMS line"),
+        "sms_code": N_("SMS code"),
+        "sms_coupon": N_("SMS coupon"),
+    },
     "action_labels": {
         "sms_line.create": N_("SMS line added"),
         "sms_line.update": N_("SMS line changed"),
         "sms_code.create": N_("SMS code added"),
         "sms_code.update": N_("SMS code changed"),
+        "sms_coupon.use": N_("SMS coupon used"),
     },
 }

@@ -154,3 +154,32 @@ async def contacts(session: AsyncSession, page: int) -> tuple[list[ContactRow], 
     ).all()
     found = [ContactRow(contact, bool(out)) for contact, out in rows[:CONTACTS_PAGE]]
     return found, len(rows) > CONTACTS_PAGE
+
+
+@dataclass(frozen=True)
+class CouponRow:
+    coupon: Coupon
+    code_name: str
+
+
+async def recent_coupons(session: AsyncSession, limit: int = 30) -> list[CouponRow]:
+    rows = (
+        await session.execute(
+            select(Coupon, Code.name)
+            .join(Code, Code.id == Coupon.code_id)
+            .order_by(Coupon.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    return [CouponRow(coupon, name) for coupon, name in rows]
+
+
+async def coupon(session: AsyncSession, coupon_id: int) -> CouponRow | None:
+    row = (
+        await session.execute(
+            select(Coupon, Code.name).join(Code, Code.id == Coupon.code_id).where(
+                Coupon.id == coupon_id
+            )
+        )
+    ).first()
+    return CouponRow(row[0], row[1]) if row else None

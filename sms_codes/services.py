@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sms_codes.models import Code, CodeAction, Keyword, Line
+from sms_codes.models import Code, CodeAction, Coupon, Keyword, Line
 from sms_codes.text import KEY_MAX, OPT_IN_KEYS, OPT_OUT_KEYS, keyword_key
 from vafa import audit
 from vafa.actor import Actor
+from vafa.database import utcnow
 from vafa.errors import NotFound, UserError
 from vafa.i18n import N_
 from vafa.i18n.normalize import tidy_text, to_ascii_digits
@@ -185,3 +186,37 @@ async def save_code(
         details={"name": name, "action": str(action), "keywords": ", ".join(t for t, _ in words)},
     )
     return code
+
+
+def coupon_key(raw: str) -> str:
+    """A coupon as typed at the counter: any digits, any case, spaces and dashes."""
+    return "".join(ch for ch in to_ascii_digits(raw).upper() if ch.isascii() and ch.isalnum())[:16]
+
+
+async def use_coupon(session: AsyncSession, *, actor: Actor, coupon: str) -> Coupon:
+    """Staff accept an SMS coupon at the till, once: the row is locked and read as
+    locked, so two tills accepting it at once find it used the second time."""
+    found = await session.scalar(
+        select(Coupon)
+        .where(Coupon.coupon == coupon_key(coupon))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if found is None:
+        raise UserError(N_("No coupon has this code."))
+    if found.used_at is not None:
+        raise UserError(N_("This coupon was already used."), status=409)
+    code = await session.get(Code, found.code_id)
+    if code is not None and code.ends_at is not None and code.ends_at <= utcnow():
+        raise UserError(N_("This coupon is no longer valid."))
+    found.used_at = utcnow()
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="sms_coupon.use",
+        object_type="sms_coupon",
+        object_id=found.id,
+        details={"code": found.coupon},
+    )
+    return found

@@ -241,4 +241,43 @@ class ContactsController(Controller):
         )
 
 
-CONTROLLERS = (SmsCodesController, ContactsController)
+class CouponsController(Controller):
+    """SMS coupons at the till: type the code, mark it used (once)."""
+
+    path = "/sms-coupons"
+    include_in_schema = False
+    guards = [requires(Permission.COUNTER)]
+
+    async def show(
+        self, request: Staff, db: DB, error: UserError | None = None, code: str = ""
+    ) -> Template:
+        used_id = query_id(request, "used")
+        return Template(
+            "sms_codes/admin/coupons.html",
+            context={
+                "staff": request.user,
+                "coupons": await queries.recent_coupons(db),
+                "used": await queries.coupon(db, used_id) if used_id and not error else None,
+                "error": error.text() if error else None,
+                "code": code[:40],
+            },
+            status_code=error.status if error else 200,
+        )
+
+    @get("/")
+    async def view(self, request: Staff, db: DB) -> Template:
+        return await self.show(request, db)
+
+    @post("/use")
+    async def use(self, request: Staff, db: DB) -> Response[Any]:
+        data = await form_data(request)
+        try:
+            coupon = await services.use_coupon(
+                db, actor=staff_actor(request), coupon=data.get("code", "")
+            )
+        except UserError as error:
+            return await self.show(request, db, error, data.get("code", ""))
+        return Redirect(f"/admin/sms-coupons?used={coupon.id}")
+
+
+CONTROLLERS = (SmsCodesController, ContactsController, CouponsController)

@@ -3,6 +3,7 @@ edit applies to the next message, each code's numbers by day, and the contacts."
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import re
@@ -10,14 +11,16 @@ import re
 import pytest
 from sqlalchemy import select
 
-from sms_codes.models import Code, Keyword, Line
+from sms_codes.models import Code, Coupon, Keyword, Line
 from sms_codes.text import sms_parts
 from tests.admin.test_staff import make_staff, staff_login
-from tests.conftest import post_form
+from tests.conftest import make_settings, post_form
 from tests.sms_codes.test_inbound import CARD, LINE, replies, set_up_line, text
+from tests.vafa.test_concurrency import live_client
 from vafa.audit import AuditLog
 from vafa.i18n import translate
 from vafa.i18n.formatting import format_number
+from vafa.server.app import create_app
 
 CODE = {
     "name": "کارت",
@@ -172,3 +175,49 @@ async def test_contacts_show_members_and_who_opted_out(client, sessionmaker):
     assert page.text.count('data-testid="opted-out"') == 1
     assert translate("fa", "Member") in page_text(page)
     assert LINE  # the line both texted
+
+
+async def test_a_coupon_is_accepted_at_the_counter_once(client, sessionmaker, settings):
+    await set_up_line(sessionmaker)
+    await text(client, "تخفیف")
+    async with sessionmaker() as s:
+        coupon = await s.scalar(select(Coupon))
+        code_id = coupon.code_id
+    await as_staff(client, sessionmaker, "agent")
+    # Typed in lower case with Persian digits and a space, as a cashier might.
+    typed = coupon.coupon.lower().translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    typed = f"{typed[:4]} {typed[4:]}"
+    response = await post_form(client, "/admin/sms-coupons/use", {"code": typed})
+    assert response.status_code == 302
+    page = await client.get(response.headers["location"])
+    assert 'data-testid="coupon-used"' in page.text
+    again = await post_form(client, "/admin/sms-coupons/use", {"code": coupon.coupon})
+    assert again.status_code == 409
+    assert translate("fa", "This coupon was already used.") in page_text(again)
+    unknown = await post_form(client, "/admin/sms-coupons/use", {"code": "NOPE0000"})
+    assert unknown.status_code == 400
+    # The code's numbers count it as used.
+    await as_staff(client, sessionmaker, "analyst")
+    stats = page_text(await client.get(f"/admin/sms-codes/codes/{code_id}"))
+    assert re.search(f"{translate('fa', 'Coupons used')}:\\s*۱", stats)
+
+
+async def test_two_tills_accepting_one_coupon_at_once_accept_it_once(sessionmaker, settings):
+    await set_up_line(sessionmaker)
+    async with sessionmaker() as s, s.begin():
+        code = await s.scalar(select(Code).where(Code.name == "coupon"))
+        s.add(Coupon(code_id=code.id, phone="+989120000001", coupon="ABCD2345"))
+    await make_staff(sessionmaker, "agent", "agent")
+    app = create_app(make_settings(settings.database_url))
+    async with live_client(app, 10) as clients:
+        for c in clients:
+            assert (await staff_login(c, "agent")).status_code == 302
+        answers = await asyncio.gather(
+            *(post_form(c, "/admin/sms-coupons/use", {"code": "abcd2345"}) for c in clients)
+        )
+    assert sorted(a.status_code for a in answers) == [302] + [409] * 9
+    async with sessionmaker() as s:
+        uses = (
+            await s.scalars(select(AuditLog).where(AuditLog.action == "sms_coupon.use"))
+        ).all()
+    assert len(uses) == 1

@@ -295,3 +295,27 @@ async def test_housekeeping_purges_old_rate_events(sessionmaker):
     async with sessionmaker() as s:
         keys = (await s.scalars(select(RateEvent.key))).all()
     assert keys == ["b"]
+
+
+@responses.activate
+async def test_staff_are_told_when_kavenegar_has_no_credit(client, sessionmaker):
+    """418: messages wait (nothing is lost) and the dashboard says why."""
+    from tests.admin.test_staff import make_staff, staff_login
+    from vafa.i18n import translate
+
+    responses.post(f"{BASE}/sms/send.json", json=fail(418, "اعتبار کافی نیست"))
+    await queue(sessionmaker)
+    await queue(sessionmaker)
+    await make_staff(sessionmaker, "agent", "agent")
+    assert (await staff_login(client, "agent")).status_code == 302
+    assert 'data-testid="no-credit"' not in (await client.get("/admin/")).text
+    assert await deliver_due(sessionmaker, kavenegar(), rules=ANYTIME) == 0
+    page = await client.get("/admin/")
+    assert 'data-testid="no-credit"' in page.text
+    expected = translate(
+        "fa",
+        "Kavenegar says the SMS account has no credit: %(count)s messages are waiting. "
+        "Top up the account; they go out once it is back.",
+        count="۲",
+    )
+    assert expected in page.text

@@ -93,6 +93,8 @@ class OutboxGateway:
 # 451 too many calls, 418 no credit, 401/403/407 account or key problems an operator
 # fixes, 5xx) is retried with backoff so no message is lost to an outage.
 KAVENEGAR_REJECTS = frozenset({400, 406, 411, 413, 414, 417, 419, 422, 426, 428, 431, 432, 501})
+# What a message waiting because the account has no credit says (`last_error`).
+NO_CREDIT = "kavenegar 418"
 # `sms/statuslocalmessageid` answers this status for a localid it has never seen.
 KAVENEGAR_UNKNOWN_ID = 100
 _STATUS = re.compile(r"APIException\[([0-9]{3})\]\s*(.*)", re.ASCII | re.DOTALL)
