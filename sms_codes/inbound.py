@@ -60,6 +60,7 @@ MARKETING_FOOTER = "لغو۱۱"  # Iranian rules: advertising ends with how to s
 OPTED_OUT = N_("You will get no more advertising from this number. Send 12 to subscribe again.")
 OPTED_IN = N_("You are subscribed again. Send 11 to stop.")
 SOLD_OUT = N_("Sorry, all the coupons have been given out.")
+NAMELESS = N_("Member")
 
 
 def clean(*, messageid: str, sender: str, to: str, text: str) -> Received:
@@ -198,7 +199,8 @@ async def process(session: AsyncSession, inbound_id: int, settings: Settings) ->
         return inbound.outcome
     values = {"link": settings.public_url, **(answer.values or {})}
     if customer is not None:
-        values.setdefault("name", customer.name or "")
+        # A member who never gave a name is greeted as "member" ("Dear member, ...").
+        values.setdefault("name", customer.name or translate(language, NAMELESS))
         for name, value in (await member_facts(session, customer.id, language)).items():
             values.setdefault(name, value)
     body = fill(template, values)

@@ -355,3 +355,14 @@ async def test_the_same_message_twenty_times_at_once_is_stored_and_answered_once
         assert await s.scalar(select(func.count()).select_from(Inbound)) == 1
         assert await s.scalar(select(func.count()).select_from(Coupon)) == 1
     assert len(await replies(sessionmaker)) == 1
+
+
+async def test_a_member_without_a_name_or_tier_is_still_addressed_properly(client, sessionmaker):
+    await set_up_line(sessionmaker)
+    async with sessionmaker() as s, s.begin():
+        s.add(Customer(phone=E164, language="fa"))
+    await text(client, "امتیاز")
+    expected = BALANCE["fa"].format(
+        name=translate("fa", "Member"), balance="۰", tier=translate("fa", "No tier")
+    )
+    assert await replies(sessionmaker) == [expected]
