@@ -1,5 +1,5 @@
-"""What comes in on a line: stored once (Kavenegar's `messageid`), answered 200 at once,
-then processed here, by the request that stored it or, if that did not happen, by the
+"""What comes in on a line: stored once (Kavenegar's `messageid`), then answered here,
+by the storing process's intake (`sms_codes.intake`) or, if it stopped first, by the
 worker. Processing a message: the sender becomes a contact; 11 or «لغو» opt out of the
 line and 12 opts back in; otherwise the code the message names does its action and
 the line answers, within the per-number throttle and the line's daily budget."""
@@ -177,7 +177,7 @@ async def process(session: AsyncSession, inbound_id: int, settings: Settings) ->
         if not inbound.sender.startswith("+"):
             inbound.outcome = Outcome.INVALID
             return inbound.outcome
-        contact_id, customer = await _contact(session, inbound, now)
+        _, customer = await _contact(session, inbound, now)
         if line is None or not line.active:
             inbound.outcome = Outcome.NO_REPLY
             return inbound.outcome
