@@ -266,7 +266,9 @@ async def vouchers_page(
     return _page(rows.all(), number, size)
 
 
-async def used_voucher(session: AsyncSession, voucher_id: int) -> Row[Voucher, Reward, str] | None:
+async def used_voucher(
+    session: AsyncSession, voucher_id: int
+) -> Row[Voucher, Reward, str] | None:
     rows = await session.execute(
         _vouchers().where(Voucher.id == voucher_id, Voucher.status == VoucherStatus.USED)
     )
@@ -277,7 +279,9 @@ def _purchases() -> Select[Purchase, str]:
     return select(Purchase, Customer.phone).join(Customer, Customer.id == Purchase.customer_id)
 
 
-async def purchases_page(session: AsyncSession, number: int, size: int) -> Page[Row[Purchase, str]]:
+async def purchases_page(
+    session: AsyncSession, number: int, size: int
+) -> Page[Row[Purchase, str]]:
     rows = await session.execute(
         _purchases().order_by(Purchase.id.desc()).offset((number - 1) * size).limit(size + 1)
     )
@@ -350,7 +354,9 @@ async def at_counter(session: AsyncSession, phone: str) -> AtCounter | None:
     return AtCounter(customer, await tiers.current_tier(session, customer.id), balances[WALLET])
 
 
-async def voucher_by_code(session: AsyncSession, code: str) -> Row[Voucher, Reward, str] | None:
+async def voucher_by_code(
+    session: AsyncSession, code: str
+) -> Row[Voucher, Reward, str] | None:
     """A voucher as the counter sees it before accepting it."""
     rows = await session.execute(_vouchers().where(Voucher.code == rewards.normalize_code(code)))
     return rows.first()
@@ -365,7 +371,5 @@ async def member_facts(session: AsyncSession, customer_id: int, language: str) -
     tier = await tiers.current_tier(session, customer_id)
     return {
         "balance": format_number(balance, language),
-        "tier": tiers.tier_name(tier, language)
-        if tier is not None
-        else translate(language, NO_TIER),
+        "tier": tiers.tier_name(tier, language) if tier else translate(language, NO_TIER),
     }

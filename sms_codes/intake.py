@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -36,7 +37,7 @@ class Intake:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.queue: asyncio.Queue[tuple[Received, asyncio.Future[int | None]]] = asyncio.Queue()
-        self.stored: list[int] = []
+        self.stored: deque[int] = deque()
         self.turns = asyncio.Lock()  # one write transaction of this process at a time
         self.arrived = asyncio.Event()
 
@@ -73,7 +74,7 @@ class Intake:
                 if not done.done():
                     done.set_exception(exc)
             return
-        self.stored += sorted(ids.values())
+        self.stored.extend(sorted(ids.values()))
         for message, done in batch:
             if not done.done():
                 # The first of twins in one batch gets the new id; a repeat gets None.
@@ -88,7 +89,7 @@ class Intake:
                 while self.stored and len(batch) < ANSWER_BATCH:
                     if batch and not self.queue.empty():
                         break
-                    inbound_id = self.stored.pop(0)
+                    inbound_id = self.stored.popleft()
                     batch.append(inbound_id)
                     try:
                         async with session.begin_nested():

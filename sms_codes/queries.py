@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sms_codes.models import Code, Contact, Coupon, Inbound, Keyword, Line, Suppression
@@ -79,19 +79,24 @@ class Day:
 
 @dataclass(frozen=True)
 class Stats:
-    days: list[Day]  # oldest first, every day of the window
-    messages: int
-    senders: int
-    new_contacts: int
-    new_members: int
-    coupons_issued: int
-    coupons_used: int
+    """A code's numbers per club day (oldest first, every day of the window) and over
+    the whole window."""
+
+    days: list[Day]
+
+    def total(self, name: str) -> int:
+        return sum(getattr(day, name) for day in self.days)
+
+    @property
+    def senders(self) -> int:
+        return len(set().union(*(day.senders for day in self.days)))
 
 
 async def code_stats(
     session: AsyncSession, code_id: int, tz: str, now: datetime, days: int = STATS_DAYS
 ) -> Stats:
-    """A code's numbers per club day over the last `days` days, and in total."""
+    """A code's messages, senders, new contacts and members, and coupons given and
+    used, per club day over the last `days` days."""
     last = local_day(now, tz)
     first = last - timedelta(days=days - 1)
     since = start_of_day(first, tz)
@@ -109,30 +114,17 @@ async def code_stats(
         day.new_members += new_member
     for issued_at, used_at in (
         await session.execute(
-            select(Coupon.issued_at, Coupon.used_at).where(Coupon.code_id == code_id)
+            select(Coupon.issued_at, Coupon.used_at).where(
+                Coupon.code_id == code_id,
+                or_(Coupon.issued_at >= since, Coupon.used_at >= since),
+            )
         )
     ).all():
         if issued_at >= since:
             by_day[local_day(issued_at, tz)].coupons_issued += 1
         if used_at is not None and used_at >= since:
             by_day[local_day(used_at, tz)].coupons_used += 1
-    rows = list(by_day.values())
-    totals = (
-        await session.execute(
-            select(
-                func.count(),
-                func.count(func.distinct(Inbound.sender)),
-                func.count().filter(Inbound.new_contact.is_(True)),
-                func.count().filter(Inbound.new_member.is_(True)),
-            ).where(Inbound.code_id == code_id)
-        )
-    ).one()
-    issued, used = (
-        await session.execute(
-            select(func.count(), func.count(Coupon.used_at)).where(Coupon.code_id == code_id)
-        )
-    ).one()
-    return Stats(rows, totals[0], totals[1], int(totals[2]), int(totals[3]), issued, used)
+    return Stats(list(by_day.values()))
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
 
-from babel.numbers import format_decimal
-
 from vafa.i18n import N_, translate
-from vafa.i18n.formatting import BABEL_LOCALE
-from vafa.i18n.normalize import to_ascii_digits, to_persian_digits
+from vafa.i18n.formatting import format_number
+from vafa.i18n.normalize import to_ascii_digits
 
 
 class Currency(StrEnum):
@@ -53,12 +51,9 @@ def format_amount(stored: int, language: str, currency: Currency) -> str:
     """The number alone, in the unit and digits of the page: 125,000 Rials shown in
     Tomans is «۱۲٬۵۰۰»; a Rial that does not make a whole Toman shows as a tenth."""
     per_unit = STORED_PER_UNIT[currency]
-    value = Decimal(stored) / per_unit if stored % per_unit else Decimal(stored // per_unit)
-    text = format_decimal(value, format="#,##0.#", locale=BABEL_LOCALE[language])
-    if language == "fa":
-        # Babel's Persian symbols with Persian digits: ٬ between thousands, ٫ before tenths.
-        return to_persian_digits(text).replace(",", "\u066c").replace(".", "\u066b")
-    return text
+    if stored % per_unit:
+        return format_number(Decimal(stored) / per_unit, language)
+    return format_number(stored // per_unit, language)
 
 
 def format_money(stored: int, language: str, currency: Currency) -> str:

@@ -32,12 +32,12 @@ from vafa.web.forms import (
     form_upload,
     parse_int,
     parse_key,
+    parse_money,
     parse_phone,
     parse_text,
     query_id,
     query_page,
     required_int,
-    required_money,
 )
 
 Staff = Request[Any, Any, Any]  # request.user is the logged-in StaffUser
@@ -200,7 +200,7 @@ class RulesController(Controller):
             values = forms.parse_rule(
                 data, tier_list, settings.timezone, currency=currency, draft=True
             )
-            amount = required_money(
+            amount = parse_money(
                 data,
                 "sample_amount",
                 N_("Sample amount"),
@@ -481,7 +481,7 @@ class PurchasesController(Controller):
                 db,
                 actor=staff_actor(request),
                 phone=parse_phone(data.get("phone", "")),
-                amount=required_money(
+                amount=parse_money(
                     data,
                     "amount",
                     N_("Amount"),
@@ -507,7 +507,7 @@ class PurchasesController(Controller):
                 db,
                 actor=staff_actor(request),
                 purchase_id=purchase_id,
-                amount=required_money(
+                amount=parse_money(
                     data,
                     "amount",
                     N_("Amount returned"),

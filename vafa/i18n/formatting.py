@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import jdatetime
@@ -29,7 +30,7 @@ JALALI_MONTHS = (
     "بهمن",
     "اسفند",
 )
-BABEL_LOCALE = {"fa": "fa_IR", "hy": "hy_AM", "en": "en"}
+_BABEL_LOCALE = {"fa": "fa_IR", "hy": "hy_AM", "en": "en"}
 
 
 def local(dt: datetime, tz: str) -> datetime:
@@ -43,7 +44,7 @@ def format_date(value: date | datetime, language: str, tz: str = "Asia/Tehran") 
     if language == "fa":
         j = jdatetime.date.fromgregorian(date=value)
         return to_persian_digits(f"{j.day} {JALALI_MONTHS[j.month - 1]} {j.year}")
-    return babel_format_date(value, "long", locale=BABEL_LOCALE[language])
+    return babel_format_date(value, "long", locale=_BABEL_LOCALE[language])
 
 
 def format_short_date(value: date | datetime, language: str, tz: str = "Asia/Tehran") -> str:
@@ -58,7 +59,7 @@ def format_short_date(value: date | datetime, language: str, tz: str = "Asia/Teh
 
 def format_datetime(value: datetime, language: str, tz: str = "Asia/Tehran") -> str:
     when = local(value, tz)
-    time = babel_format_time(when, "HH:mm", locale=BABEL_LOCALE[language])
+    time = babel_format_time(when, "HH:mm", locale=_BABEL_LOCALE[language])
     return (
         f"{format_date(when.date(), language)}، {format_number_text(time, language)}"
         if (language == "fa")
@@ -66,10 +67,15 @@ def format_datetime(value: datetime, language: str, tz: str = "Asia/Tehran") -> 
     )
 
 
-def format_number(value: int, language: str) -> str:
-    text = format_decimal(value, locale=BABEL_LOCALE[language])
-    # Persian writes the Arabic thousands separator (U+066C) between Persian digits.
-    return to_persian_digits(text).replace(",", "\u066c") if language == "fa" else text
+def format_number(value: int | Decimal, language: str) -> str:
+    """A number with the language's separators and digits (a Decimal keeps one
+    decimal place: a tenth of a Toman)."""
+    text = format_decimal(value, format="#,##0.#", locale=_BABEL_LOCALE[language])
+    if language == "fa":
+        # Persian writes the Arabic thousands (U+066C) and decimal (U+066B) separators
+        # between Persian digits.
+        return to_persian_digits(text).replace(",", "\u066c").replace(".", "\u066b")
+    return text
 
 
 def format_number_text(text: str, language: str) -> str:

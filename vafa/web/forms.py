@@ -170,21 +170,13 @@ def form_currency(request: Request[Any, Any, Any], data: Mapping[str, str]) -> C
 
 
 def parse_money(
-    data: Mapping[str, str],
-    name: str,
-    label: str,
-    *,
-    currency: Currency,
-    maximum: int,
-    required: bool = True,
-) -> int | None:
+    data: Mapping[str, str], name: str, label: str, *, currency: Currency, maximum: int
+) -> int:
     """An amount typed in `currency` (any digits, separators, a tenth of a Toman), in
     stored units: more than zero and at most `maximum`."""
     raw = NUMBER_NOISE.sub("", data.get(name, ""))
     if not raw:
-        if required:
-            raise UserError(N_("%(field)s: please fill this in."), field=label)
-        return None
+        raise UserError(N_("%(field)s: please fill this in."), field=label)
     value = to_stored(raw, currency)
     if value is None or not 0 < value <= maximum:
         raise UserError(
@@ -192,14 +184,6 @@ def parse_money(
             field=label,
             max=maximum // STORED_PER_UNIT[currency],
         )
-    return value
-
-
-def required_money(
-    data: Mapping[str, str], name: str, label: str, *, currency: Currency, maximum: int
-) -> int:
-    value = parse_money(data, name, label, currency=currency, maximum=maximum)
-    assert value is not None
     return value
 
 
