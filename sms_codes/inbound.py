@@ -34,6 +34,7 @@ from sms_codes.text import (
     in_language,
     keyword_key,
     language_of,
+    with_footer,
 )
 from vafa.calendar import local_day
 from vafa.database import insert_new, rowcount, utcnow
@@ -55,7 +56,6 @@ REPLY_BUCKET = "sms_code_reply"
 REPLIES_PER_NUMBER = 5
 REPLY_WINDOW = timedelta(minutes=10)
 COUPON_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-MARKETING_FOOTER = "لغو۱۱"  # Iranian rules: advertising ends with how to stop it
 
 OPTED_OUT = N_("You will get no more advertising from this number. Send 12 to subscribe again.")
 OPTED_IN = N_("You are subscribed again. Send 11 to stop.")
@@ -203,9 +203,7 @@ async def process(session: AsyncSession, inbound_id: int, settings: Settings) ->
         values.setdefault("name", customer.name or translate(language, NAMELESS))
         for name, value in (await member_facts(session, customer.id, language)).items():
             values.setdefault(name, value)
-    body = fill(template, values)
-    if answer.marketing and MARKETING_FOOTER not in body:
-        body = f"{body}\n{MARKETING_FOOTER}"
+    body = with_footer(fill(template, values), answer.marketing)
     reply = await outbox.queue_text(
         session, to=inbound.sender, body=body, urgent=True, sender=line.number
     )

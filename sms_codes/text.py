@@ -47,6 +47,16 @@ def in_language(replies: Mapping[str, str], language: str, default: str) -> str:
     return ""
 
 
+MARKETING_FOOTER = "لغو۱۱"  # Iranian rules: advertising ends with how to stop it
+
+
+def with_footer(body: str, marketing: bool) -> str:
+    """An advertising reply as it is sent: ending with how to stop it."""
+    if marketing and MARKETING_FOOTER not in body:
+        return f"{body}\n{MARKETING_FOOTER}"
+    return body
+
+
 def fill(template: str, values: Mapping[str, str]) -> str:
     """Staff's reply with its placeholders ({name}, {balance}, ...) filled; any other
     brace stays as typed."""

@@ -10,7 +10,7 @@ from litestar.response import Redirect, Template
 
 from sms_codes import forms, queries, services
 from sms_codes.models import Code, CodeAction
-from sms_codes.text import PLACEHOLDERS, fill, sms_parts
+from sms_codes.text import MARKETING_FOOTER, PLACEHOLDERS, fill, sms_parts, with_footer
 from vafa.calendar import last_day, local_day
 from vafa.database import DB, utcnow
 from vafa.errors import UserError
@@ -42,10 +42,11 @@ def sample(language: str, settings: Settings) -> dict[str, str]:
     }
 
 
-def costs(replies: dict[str, str], settings: Settings) -> dict[str, Any]:
-    """Each language's reply as sent to the sample member: characters and SMS parts."""
+def costs(replies: dict[str, str], marketing: bool, settings: Settings) -> dict[str, Any]:
+    """Each language's reply as sent to the sample member (an advertising reply with
+    its footer): characters and SMS parts."""
     return {
-        language: sms_parts(fill(text, sample(language, settings)))
+        language: sms_parts(with_footer(fill(text, sample(language, settings)), marketing))
         for language, text in replies.items()
         if text
     }
@@ -161,8 +162,11 @@ class SmsCodesController(Controller):
                 "form": form,
                 "actions": list(CodeAction),
                 "placeholders": PLACEHOLDERS,
+                "footer": MARKETING_FOOTER,
                 "samples": {lang: sample(lang, settings) for lang in LANGUAGES},
-                "costs": costs(forms.replies(form, "reply"), settings),
+                "costs": costs(
+                    forms.replies(form, "reply"), form.get("marketing") == "on", settings
+                ),
                 "stats": stats,
                 "error": error.text() if error else None,
                 "saved": request.query_params.get("saved") == "1" and error is None,

@@ -1,6 +1,7 @@
 // SMS codes pages: a reply's length in characters and SMS parts as it is typed (the
-// placeholders filled for a sample member, the same rule as sms_codes/text.py), and
-// each code's chart of messages by day (the table beside it holds the same numbers).
+// placeholders filled for a sample member, an advertising reply's footer added: the
+// same rules as sms_codes/text.py), and each code's chart of messages by day (the
+// table beside it holds the same numbers).
 (function () {
   "use strict";
 
@@ -39,7 +40,15 @@
     if (!out) { return; }
     var sample = JSON.parse(area.dataset.sample || "{}");
     var text = area.value.split("\n").map(function (l) { return l.trim(); }).join("\n").trim();
-    var result = parts(fill(text, sample));
+    var body = fill(text, sample);
+    // An advertising reply is sent with its footer (sms_codes/text.py, with_footer).
+    var form = area.form;
+    var box = form ? form.querySelector("input[name=marketing]") : null;
+    var footer = form ? form.dataset.footer : "";
+    if (body && box && box.checked && footer && body.indexOf(footer) < 0) {
+      body += "\n" + footer;
+    }
+    var result = parts(body);
     var persian = out.dataset.digits === "fa";
     if (result.chars === 0) { out.textContent = ""; return; }
     out.textContent = out.dataset.format
@@ -70,9 +79,13 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("textarea[data-count-output]").forEach(function (area) {
+    var areas = document.querySelectorAll("textarea[data-count-output]");
+    areas.forEach(function (area) {
       area.addEventListener("input", function () { count(area); });
       count(area);
+    });
+    document.querySelectorAll("input[name=marketing]").forEach(function (box) {
+      box.addEventListener("change", function () { areas.forEach(count); });
     });
     charts();
   });

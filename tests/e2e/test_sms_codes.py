@@ -51,15 +51,22 @@ async def test_the_reply_editor_counts_sms_parts_as_staff_type(
     # 70 Persian characters fit one SMS; one more makes two (67 each).
     area = page.locator("textarea[name=reply_fa]")
     counter = page.locator("[data-testid=count-fa]")
+    advertising = page.locator("input[name=marketing]")
+    await advertising.uncheck()
     await area.fill("س" * 70)
     one = translate(language, "%(chars)s characters, %(parts)s SMS", chars="{c}", parts="{p}")
     digits = (lambda n: "".join("۰۱۲۳۴۵۶۷۸۹"[int(d)] for d in str(n))) if language == "fa" else str
     await expect(counter).to_have_text(one.replace("{c}", digits(70)).replace("{p}", digits(1)))
     await area.fill("س" * 71)
     await expect(counter).to_have_text(one.replace("{c}", digits(71)).replace("{p}", digits(2)))
+    # Advertising is sent ending with "\nلغو۱۱": six more characters, counted at once.
+    await area.fill("س" * 64)
+    await expect(counter).to_have_text(one.replace("{c}", digits(64)).replace("{p}", digits(1)))
+    await advertising.check()
+    await expect(counter).to_have_text(one.replace("{c}", digits(70)).replace("{p}", digits(1)))
     # The placeholder counts as the sample member's coupon (8 letters), not as "{coupon}".
     await area.fill("کد شما: {coupon}")
-    await expect(counter).to_have_text(one.replace("{c}", digits(16)).replace("{p}", digits(1)))
+    await expect(counter).to_have_text(one.replace("{c}", digits(22)).replace("{p}", digits(1)))
     await screenshot(f"sms-code-editor-{language}")
     await page.locator("input[name=coupon_pool]").fill("۱۰۰")  # the first two are gone
     await submit(page, page.locator("[data-testid=code-form] button[type=submit]"))

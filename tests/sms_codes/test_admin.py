@@ -76,6 +76,18 @@ async def test_a_manager_sets_up_a_line_and_a_code_and_sees_its_cost(client, ses
     async with sessionmaker() as s:
         actions = (await s.scalars(select(AuditLog.action).order_by(AuditLog.id))).all()
     assert [a for a in actions if a.startswith("sms_")] == ["sms_line.create", "sms_code.create"]
+    # Advertising goes out ending with "\nلغو۱۱": the count includes it.
+    marketing = {**CODE, "marketing": "on"}
+    saved = await post_form(client, response.headers["location"].split("?")[0], marketing)
+    page = await client.get(saved.headers["location"])
+    footer = sms_parts(filled + "\nلغو۱۱")
+    assert re.search(r'data-testid="count-fa">([^<]*)<', page.text).group(1) == translate(
+        "fa",
+        "%(chars)s characters, %(parts)s SMS",
+        chars=format_number(footer.characters, "fa"),
+        parts=format_number(footer.parts, "fa"),
+    )
+    assert footer.characters == cost.characters + 6
 
 
 async def test_an_edit_applies_to_the_next_message(client, sessionmaker):
