@@ -15,7 +15,16 @@ from typing import Any, cast
 
 from litestar.di import NamedDependency
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from sqlalchemy import URL, CheckConstraint, CursorResult, DateTime, MetaData, Result, event
+from sqlalchemy import (
+    URL,
+    CheckConstraint,
+    CursorResult,
+    DateTime,
+    MetaData,
+    Result,
+    Table,
+    event,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import (
@@ -86,10 +95,17 @@ async def insert_new(
     how many rows were new, or with `returning` (columns) the new rows' values."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(model).values(rows).on_conflict_do_nothing(index_elements=unique)
+    # Against the table (Core), with the rows as parameters: one compiled statement
+    # serves any number of rows (an ORM multi-VALUES insert compiles anew each time).
+    table = cast(Table, model.__table__)
+    statement = insert(table).on_conflict_do_nothing(index_elements=unique)
     if returning is not None:
-        return [tuple(row) for row in await session.execute(statement.returning(*returning))]
-    return rowcount(await session.execute(statement))
+        result = await session.execute(statement.returning(*returning), rows)
+        return [tuple(row) for row in result]
+    if isinstance(rows, list):  # an executemany's rowcount is not reliable on every driver
+        key = table.c[unique[0]]
+        return len((await session.execute(statement.returning(key), rows)).all())
+    return rowcount(await session.execute(statement, rows))
 
 
 def rowcount(result: Result[Any]) -> int:

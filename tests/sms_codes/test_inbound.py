@@ -366,3 +366,31 @@ async def test_a_member_without_a_name_or_tier_is_still_addressed_properly(clien
         name=translate("fa", "Member"), balance="۰", tier=translate("fa", "No tier")
     )
     assert await replies(sessionmaker) == [expected]
+
+
+async def test_a_burst_from_many_numbers_is_stored_in_few_commits_and_all_answered(
+    sessionmaker, settings
+):
+    """Sixty numbers text the card code at once: every request is answered 200 once its
+    message is committed, the messages share commits (a group commit), and each number
+    gets exactly one reply."""
+    await set_up_line(sessionmaker)
+    app = create_app(make_settings(settings.database_url))
+    senders = [f"0912{n:07d}" for n in range(60)]
+    async with live_client(app, len(senders)) as clients:
+        answers = await asyncio.gather(
+            *(
+                c.get(HOOK, params={"from": s, "to": LINE, "message": "100", "messageid": s})
+                for c, s in zip(clients, senders, strict=True)
+            )
+        )
+        for sender in senders:
+            await answered(sessionmaker, sender)
+    assert [a.status_code for a in answers] == [200] * len(senders)
+    async with sessionmaker() as s:
+        stored_at = (await s.scalars(select(Inbound.received_at))).all()
+        sent = (await s.execute(select(SmsMessage.to, SmsMessage.body))).all()
+    assert len(stored_at) == len(senders)
+    # One commit time per store transaction: fewer commits than messages.
+    assert len(set(stored_at)) < len(senders)
+    assert sorted(sent) == sorted(("+98" + s[1:], CARD["fa"]) for s in senders)
