@@ -12,7 +12,6 @@ from customers.models import Customer
 from vafa.actor import ActorKind
 from vafa.audit import AuditLog
 from vafa.models import SmsMessage, StaffUser
-from vafa.sms.gateway import NO_CREDIT
 from vafa.sms.outbox import masked_body
 
 PAGE_SIZE = 50
@@ -23,7 +22,6 @@ class Dashboard:
     customers: int
     sms_waiting: int
     sms_failed: int
-    sms_no_credit: int  # waiting because Kavenegar said the account has no credit
 
 
 async def dashboard(session: AsyncSession) -> Dashboard:
@@ -36,12 +34,7 @@ async def dashboard(session: AsyncSession) -> Dashboard:
     failed = await session.scalar(
         select(func.count()).select_from(SmsMessage).where(SmsMessage.status == "failed")
     )
-    no_credit = await session.scalar(
-        select(func.count())
-        .select_from(SmsMessage)
-        .where(SmsMessage.status == "pending", SmsMessage.last_error.startswith(NO_CREDIT))
-    )
-    return Dashboard(customers or 0, waiting or 0, failed or 0, no_credit or 0)
+    return Dashboard(customers or 0, waiting or 0, failed or 0)
 
 
 @dataclass(frozen=True)

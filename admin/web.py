@@ -16,15 +16,16 @@ from litestar.security.jwt import JWTCookieAuth, Token
 
 from admin import queries, services
 from vafa.club import profile_of
-from vafa.database import COMMIT_REFUSALS, DB
-from vafa.domain import NavEntry
+from vafa.database import COMMIT_REFUSALS, DB, request_session
+from vafa.domain import AlertSource, NavEntry, StaffAlert
 from vafa.errors import UserError
 from vafa.i18n import N_, gettext
 from vafa.models import StaffUser
 from vafa.money import Currency
-from vafa.permissions import Permission, Role, requires
+from vafa.permissions import Permission, Role, requires, user_can
 from vafa.security import ratelimit, sessions
 from vafa.settings import Settings
+from vafa.sms import outbox
 from vafa.web.actors import staff_actor
 from vafa.web.deps import AppSettings
 from vafa.web.forms import PathId, form_data, parse_choice, parse_text, query_page
@@ -125,7 +126,6 @@ class DashboardController(Controller):
                 "customers": found.customers,
                 "sms_waiting": found.sms_waiting,
                 "sms_failed": found.sms_failed,
-                "sms_no_credit": found.sms_no_credit,
             },
         )
 
@@ -285,11 +285,35 @@ class ClubController(Controller):
         return Redirect("/admin/club?saved=1")
 
 
-def admin_router(settings: Settings, controllers: Sequence[type]) -> Router:
+def alerts_hook(settings: Settings, sources: Sequence[AlertSource]) -> Any:
+    """Before a staff page: what needs this staff member's attention, for the layout
+    (`request.state.staff_alerts`). Not for forms' posts or htmx fragments."""
+
+    async def hook(request: Staff) -> None:
+        user = request.scope.get("user")
+        if request.method != "GET" or user is None or request.headers.get("hx-request"):
+            return
+        db = await request_session(request.scope).get()
+        found: list[StaffAlert] = []
+        for source in sources:
+            found.extend(
+                alert
+                for alert in await source(db, settings)
+                if alert.permission is None or user_can(user, alert.permission)
+            )
+        request.state.staff_alerts = found
+
+    return hook
+
+
+def admin_router(
+    settings: Settings, controllers: Sequence[type], alerts: Sequence[AlertSource] = ()
+) -> Router:
     """The staff site under `/admin`: this front's pages and the domains' admin
-    controllers, behind the staff login."""
+    controllers, behind the staff login, each page with the alerts for its reader."""
     _, auth = staff_auth(settings)
     return Router(
+        before_request=alerts_hook(settings, [outbox.staff_alerts, *alerts]),
         path="/admin",
         route_handlers=[
             AuthController,

@@ -2,7 +2,7 @@
 (the business card, a coupon, their points), join the club, or opt out; every sender
 becomes a contact for later campaigns."""
 
-from sms_codes import demo, intake, labels
+from sms_codes import demo, intake, labels, queries
 from sms_codes.cli import sms
 from sms_codes.jobs import JOBS
 from sms_codes.timeline import timeline
@@ -28,4 +28,5 @@ DOMAIN = Domain(
     commands=(sms,),
     demo=demo.seed,
     timeline=timeline,
+    staff_alerts=(queries.staff_alerts,),
 )

@@ -12,12 +12,41 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sms_codes.models import Code, Contact, Coupon, Inbound, Keyword, Line, Suppression
 from vafa.calendar import local_day, start_of_day
+from vafa.database import utcnow
+from vafa.domain import StaffAlert
 from vafa.errors import NotFound
 from vafa.i18n import N_
+from vafa.permissions import Permission
+from vafa.settings import Settings
 
 NO_LINE = N_("This SMS line does not exist.")
 STATS_DAYS = 30
 CONTACTS_PAGE = 50
+
+
+async def staff_alerts(session: AsyncSession, settings: Settings) -> list[StaffAlert]:
+    """Each active line that reached its daily budget today (it answers nothing more
+    until tomorrow, in the club's time)."""
+    today = local_day(utcnow(), settings.timezone)
+    spent = (
+        await session.execute(
+            select(Line.number, Line.daily_budget).where(
+                Line.active.is_(True), Line.budget_alerted_on == today
+            )
+        )
+    ).all()
+    return [
+        StaffAlert(
+            N_(
+                "The SMS line %(line)s reached its daily budget of %(budget)s replies: it "
+                "answers no more messages today. Raise the budget to answer again today."
+            ),
+            {"line": number, "budget": budget},
+            link="/admin/sms-codes",
+            permission=Permission.SETUP_READ,
+        )
+        for number, budget in spent
+    ]
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,22 @@ class TimelineItem:
 TimelineSource = Callable[[AsyncSession, int, datetime | None, int], Awaitable[list[TimelineItem]]]
 
 
+@dataclass(frozen=True)
+class StaffAlert:
+    """Something staff must act on (no SMS credit, a line out of budget), shown at the
+    top of every staff page to those who may act on it."""
+
+    text: str  # msgid with %(name)s placeholders
+    values: Mapping[str, object] = field(default_factory=dict)
+    level: str = "warning"  # or "danger"
+    link: str | None = None  # where to act
+    permission: Permission | None = None  # shown only to staff who have it
+
+
+# (session, settings) -> what needs staff's attention now; asked on every staff page.
+AlertSource = Callable[[AsyncSession, Settings], Awaitable[list[StaffAlert]]]
+
+
 @dataclass
 class DemoContext:
     settings: Settings
@@ -85,6 +101,7 @@ class Domain:
     subscriptions: Sequence[Subscription] = ()
     timeline: TimelineSource | None = None
     member_facts: MemberFacts | None = None  # see `vafa.events.member_facts`
+    staff_alerts: Sequence[AlertSource] = ()
     # Work a web process keeps running while it serves (entered after the database is
     # set up on `app.state`, left before it is closed): `(app) -> async context manager`.
     lifespan: Sequence[Callable[[Any], AbstractAsyncContextManager[None]]] = ()
@@ -149,6 +166,10 @@ class Composition:
     def event_bus(self, settings: Settings) -> EventBus:
         """What the sessions carry: the subscribers and the member facts."""
         return EventBus(settings, self.subscriptions, self.member_facts)
+
+    @property
+    def staff_alerts(self) -> list[AlertSource]:
+        return self._all("staff_alerts")
 
     @property
     def timeline(self) -> list[TimelineSource]:

@@ -17,7 +17,7 @@ from loyalty.verify import verify
 from sms_codes import inbound, jobs, services
 from sms_codes.models import CodeAction, Contact, Coupon, Inbound, Line, Suppression
 from tests.admin.test_staff import make_staff, staff_login
-from tests.conftest import WEBHOOK_SECRET, make_settings
+from tests.conftest import WEBHOOK_SECRET, make_settings, post_form
 from tests.loyalty.helpers import bonus_rule, tier
 from tests.vafa.test_concurrency import live_client
 from vafa.actor import SYSTEM
@@ -293,6 +293,25 @@ async def test_the_daily_budget_stops_replies_and_nothing_else(client, sessionma
         assert await s.scalar(select(func.count()).select_from(Contact)) == 4
         assert (await s.get(Line, line_id)).budget_alerted_on is not None
     assert await outcomes(sessionmaker) == ["replied", "replied", "over_budget", "over_budget"]
+    # Staff see it on every page until they raise the budget; then the line answers again.
+    await make_staff(sessionmaker, "manager", "manager")
+    assert (await staff_login(client, "manager")).status_code == 302
+    alert = translate(
+        "fa",
+        "The SMS line %(line)s reached its daily budget of %(budget)s replies: it answers "
+        "no more messages today. Raise the budget to answer again today.",
+        line='<bdi dir="ltr" class="text-nowrap">۱۰۰۰۱۰۰۰</bdi>',
+        budget="۲",
+    )
+    for path in ("/admin/", "/admin/customers"):
+        assert alert in (await client.get(path)).text
+    response = await post_form(
+        client, f"/admin/sms-codes/lines/{line_id}", {"daily_budget": "۳", "active": "on"}
+    )
+    assert response.status_code == 302
+    assert 'data-testid="staff-alert"' not in (await client.get("/admin/")).text
+    await text(client, "100", "09120000009")
+    assert await replies(sessionmaker, "+989120000009") == [CARD["fa"]]
 
 
 async def test_the_worker_answers_what_the_request_did_not(sessionmaker, settings):

@@ -299,7 +299,8 @@ async def test_housekeeping_purges_old_rate_events(sessionmaker):
 
 @responses.activate
 async def test_staff_are_told_when_kavenegar_has_no_credit(client, sessionmaker):
-    """418: messages wait (nothing is lost) and the dashboard says why."""
+    """418: messages wait (nothing is lost) and every staff page says why, to staff who
+    read the SMS log; an analyst is not bothered with it."""
     from tests.admin.test_staff import make_staff, staff_login
     from vafa.i18n import translate
 
@@ -307,15 +308,22 @@ async def test_staff_are_told_when_kavenegar_has_no_credit(client, sessionmaker)
     await queue(sessionmaker)
     await queue(sessionmaker)
     await make_staff(sessionmaker, "agent", "agent")
+    await make_staff(sessionmaker, "analyst", "analyst")
     assert (await staff_login(client, "agent")).status_code == 302
-    assert 'data-testid="no-credit"' not in (await client.get("/admin/")).text
+    assert 'data-testid="staff-alert"' not in (await client.get("/admin/")).text
     assert await deliver_due(sessionmaker, kavenegar(), rules=ANYTIME) == 0
-    page = await client.get("/admin/")
-    assert 'data-testid="no-credit"' in page.text
     expected = translate(
         "fa",
         "Kavenegar says the SMS account has no credit: %(count)s messages are waiting. "
         "Top up the account; they go out once it is back.",
         count="۲",
     )
-    assert expected in page.text
+    for path in ("/admin/", "/admin/purchases", "/admin/customers"):
+        page = await client.get(path)
+        assert page.status_code == 200
+        assert 'data-testid="staff-alert"' in page.text, path
+        assert expected in page.text, path
+    assert 'href="/admin/sms" class="alert-link"' in page.text
+    await client.post("/admin/logout")
+    assert (await staff_login(client, "analyst")).status_code == 302
+    assert expected not in (await client.get("/admin/customers")).text

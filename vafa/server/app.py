@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, composition: Composition | None
     }
     handlers: list[Any] = [
         portal_router(settings, composition.portal),
-        admin_router(settings, composition.admin),
+        admin_router(settings, composition.admin, composition.staff_alerts),
         healthz,
         create_static_files_router(
             path="/static",

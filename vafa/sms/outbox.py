@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vafa.database import rowcount
+from vafa.domain import StaffAlert
 from vafa.i18n import N_, translate
 from vafa.models import SmsMessage
+from vafa.permissions import Permission
+from vafa.settings import Settings
+from vafa.sms.gateway import NO_CREDIT
 
 OTP_MESSAGE = N_("Your Vafa login code: %(code)s")
 
@@ -58,3 +62,27 @@ async def record_delivery(session: AsyncSession, *, provider_message_id: str, st
         .values(provider_status=status)
     )
     return rowcount(result)
+
+
+async def staff_alerts(session: AsyncSession, settings: Settings) -> list[StaffAlert]:
+    """Kavenegar said the account has no credit (418): every message waits, login codes
+    included, until someone tops it up."""
+    waiting = await session.scalar(
+        select(func.count())
+        .select_from(SmsMessage)
+        .where(SmsMessage.status == "pending", SmsMessage.last_error.startswith(NO_CREDIT))
+    )
+    if not waiting:
+        return []
+    return [
+        StaffAlert(
+            N_(
+                "Kavenegar says the SMS account has no credit: %(count)s messages are "
+                "waiting. Top up the account; they go out once it is back."
+            ),
+            {"count": waiting},
+            level="danger",
+            link="/admin/sms",
+            permission=Permission.SMS_READ,
+        )
+    ]

@@ -47,6 +47,8 @@ NEVER_EXPIRE = N_("Never expire")
 
 # Values of stored messages that are codes: they read left to right in any language.
 LEFT_TO_RIGHT = frozenset({"receipt", "code", "ip"})
+# Numbers written as digits (an SMS line): the page's digits, read left to right.
+DIGIT_STRINGS = frozenset({"line"})
 
 
 @pass_context
@@ -99,6 +101,10 @@ def build_environment(
                 filled[name] = Markup('<bdi class="text-nowrap">{}</bdi>').format(_money(value))
             elif isinstance(value, int) and not isinstance(value, bool):
                 filled[name] = format_number(value, language)
+            elif name in DIGIT_STRINGS:
+                filled[name] = Markup('<bdi dir="ltr" class="text-nowrap">{}</bdi>').format(
+                    format_number_text(str(value), language)
+                )
             elif name in LEFT_TO_RIGHT:
                 filled[name] = Markup('<bdi dir="ltr" class="text-nowrap">{}</bdi>').format(value)
             else:
