@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from sms_codes.models import CodeAction
+from sms_codes.queries import ContactFilter, Membership
 from sms_codes.services import LINE_REPLIES
 from vafa.i18n import N_
+from vafa.i18n.normalize import to_ascii_digits
 from vafa.settings import LANGUAGES
 from vafa.web.forms import MAX_FIELD, day_range, parse_choice, parse_int, parse_text
 
@@ -50,3 +53,17 @@ def parse_code(data: dict[str, str], tz: str) -> dict[str, Any]:
         "ends_at": ends_at,
         "coupon_pool": pool,
     }
+
+
+def contact_filter(params: Mapping[str, str]) -> ContactFilter:
+    """The contacts filter from a query string; what cannot be read is left out (a
+    filter narrows a list, it has nothing to refuse)."""
+    digits = re.sub(r"\D", "", to_ascii_digits(params.get("phone", "")[:40])).lstrip("0")
+    code = params.get("code", "")
+    membership = params.get("membership", "")
+    return ContactFilter(
+        phone=digits[:15],
+        code_id=int(code) if code.isascii() and code.isdigit() and len(code) <= 18 else None,
+        membership=Membership(membership) if membership in set(Membership) else Membership.ANYONE,
+        reachable=params.get("reachable") == "on",
+    )

@@ -30,6 +30,7 @@ LABELS = {
         "sms_line": N_("SMS line"),
         "sms_code": N_("SMS code"),
         "sms_coupon": N_("SMS coupon"),
+        "sms_contacts": N_("SMS contacts"),
     },
     "action_labels": {
         "sms_line.create": N_("SMS line added"),
@@ -37,5 +38,6 @@ LABELS = {
         "sms_code.create": N_("SMS code added"),
         "sms_code.update": N_("SMS code changed"),
         "sms_coupon.use": N_("SMS coupon used"),
+        "sms_contacts.export": N_("SMS contacts exported"),
     },
 }

@@ -4,15 +4,19 @@ contacts."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from customers.models import Customer
 from sms_codes.models import Code, Contact, Coupon, Inbound, Keyword, Line, Suppression
 from vafa.calendar import local_day, start_of_day
-from vafa.database import utcnow
+from vafa.database import open_session, utcnow
 from vafa.domain import StaffAlert
 from vafa.errors import NotFound
 from vafa.i18n import N_
@@ -156,25 +160,128 @@ async def code_stats(
     return Stats(list(by_day.values()))
 
 
+class Membership(StrEnum):
+    ANYONE = ""
+    MEMBERS = "members"
+    GUESTS = "guests"  # texted, but not club members
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    """Which contacts: the list, its export, and later a campaign's audience."""
+
+    phone: str = ""  # ASCII digits the number contains (a leading 0 dropped)
+    code_id: int | None = None  # texted this code
+    membership: Membership = Membership.ANYONE
+    reachable: bool = False  # only numbers that opted out of no line's advertising
+
+    def where(self) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if self.phone:
+            conditions.append(Contact.phone.contains(self.phone, autoescape=True))
+        if self.code_id is not None:
+            conditions.append(
+                exists().where(Inbound.contact_id == Contact.id, Inbound.code_id == self.code_id)
+            )
+        if self.membership == Membership.MEMBERS:
+            conditions.append(Contact.customer_id.is_not(None))
+        elif self.membership == Membership.GUESTS:
+            conditions.append(Contact.customer_id.is_(None))
+        if self.reachable:
+            conditions.append(~exists().where(Suppression.phone == Contact.phone))
+        return conditions
+
+
+def audience(found: ContactFilter) -> Select[Any]:
+    """The numbers (E.164) of the contacts `found` selects, for a campaign to send to."""
+    return select(Contact.phone).where(*found.where()).order_by(Contact.id)
+
+
 @dataclass(frozen=True)
 class ContactRow:
     contact: Contact
     opted_out: bool
+    member_name: str | None
+    codes: list[str]  # names of the codes the number texted
 
 
-async def contacts(session: AsyncSession, page: int) -> tuple[list[ContactRow], bool]:
-    rows = (
-        await session.execute(
-            select(Contact, func.count(Suppression.line_id))
-            .outerjoin(Suppression, Suppression.phone == Contact.phone)
-            .group_by(Contact.id)
-            .order_by(Contact.last_seen_at.desc(), Contact.id.desc())
-            .offset((page - 1) * CONTACTS_PAGE)
-            .limit(CONTACTS_PAGE + 1)
-        )
-    ).all()
-    found = [ContactRow(contact, bool(out)) for contact, out in rows[:CONTACTS_PAGE]]
-    return found, len(rows) > CONTACTS_PAGE
+async def _rows(
+    session: AsyncSession,
+    found: ContactFilter,
+    *,
+    offset: int,
+    limit: int,
+    after: int | None = None,
+) -> list[ContactRow]:
+    opted_out = (
+        select(func.count())
+        .select_from(Suppression)
+        .where(Suppression.phone == Contact.phone)
+        .scalar_subquery()
+    )
+    statement = (
+        select(Contact, opted_out, Customer.name)
+        .outerjoin(Customer, Customer.id == Contact.customer_id)
+        .where(*found.where())
+    )
+    if after is not None:  # the export walks every contact in id order
+        statement = statement.where(Contact.id > after).order_by(Contact.id)
+    else:
+        statement = statement.order_by(Contact.last_seen_at.desc(), Contact.id.desc())
+    rows = (await session.execute(statement.offset(offset).limit(limit))).all()
+    names: dict[int, list[str]] = defaultdict(list)
+    if rows:
+        for contact_id, name in (
+            await session.execute(
+                select(Inbound.contact_id, Code.name)
+                .join(Code, Code.id == Inbound.code_id)
+                .where(Inbound.contact_id.in_([contact.id for contact, _, _ in rows]))
+                .distinct()
+                .order_by(Inbound.contact_id, Code.name)
+            )
+        ).all():
+            if contact_id is not None:
+                names[contact_id].append(name)
+    return [
+        ContactRow(contact, bool(out), member, names[contact.id]) for contact, out, member in rows
+    ]
+
+
+async def contacts(
+    session: AsyncSession, found: ContactFilter, page: int
+) -> tuple[list[ContactRow], bool, int]:
+    """A page of contacts, the latest to text first; whether there is a next page; how
+    many the filter finds in all."""
+    rows = await _rows(
+        session, found, offset=(page - 1) * CONTACTS_PAGE, limit=CONTACTS_PAGE + 1
+    )
+    total = await session.scalar(select(func.count()).select_from(Contact).where(*found.where()))
+    return rows[:CONTACTS_PAGE], len(rows) > CONTACTS_PAGE, total or 0
+
+
+async def every_contact(
+    sessionmaker: async_sessionmaker[AsyncSession], found: ContactFilter, chunk: int = 1000
+) -> AsyncIterator[list[ContactRow]]:
+    """Every contact the filter finds, a chunk at a time, each chunk read in its own
+    short transaction (an export of many thousands holds no lock for long)."""
+    after = 0  # ids start at 1
+    while True:
+        async with await open_session(sessionmaker, read_only=True) as session:
+            rows = await _rows(session, found, offset=0, limit=chunk, after=after)
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].contact.id
+
+
+async def code_choices(session: AsyncSession) -> list[tuple[int, str, str]]:
+    """(code id, name, line number) of every code, for a filter's choice."""
+    rows = await session.execute(
+        select(Code.id, Code.name, Line.number)
+        .join(Line, Line.id == Code.line_id)
+        .order_by(Line.id, Code.name)
+    )
+    return [(code_id, name, number) for code_id, name, number in rows.all()]
 
 
 @dataclass(frozen=True)

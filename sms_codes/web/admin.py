@@ -3,21 +3,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 
 from sms_codes import forms, queries, services
 from sms_codes.models import Code, CodeAction
 from sms_codes.text import MARKETING_FOOTER, PLACEHOLDERS, fill, sms_parts, with_footer
+from vafa import audit
 from vafa.calendar import last_day, local_day
-from vafa.database import DB, utcnow
+from vafa.database import DB, WRITES, utcnow
 from vafa.errors import UserError
 from vafa.i18n import N_, current_language, gettext
 from vafa.i18n.formatting import format_number, format_short_date
 from vafa.permissions import Permission, requires
 from vafa.settings import LANGUAGES, Settings
+from vafa.web import csv_export
 from vafa.web.actors import staff_actor
 from vafa.web.deps import AppSettings
 from vafa.web.forms import PathId, form_data, query_id, query_page
@@ -232,17 +236,77 @@ class SmsCodesController(Controller):
 
 
 class ContactsController(Controller):
+    """Everyone who texted a line: filtered by number, code, membership and opt-out,
+    and exported as CSV for a campaign."""
+
     path = "/sms-contacts"
     include_in_schema = False
 
     @get("/", guards=[requires(Permission.CUSTOMERS_READ)])
     async def view(self, request: Staff, db: DB) -> Template:
         page = query_page(request)
-        rows, has_next = await queries.contacts(db, page)
+        found = forms.contact_filter(request.query_params)
+        rows, has_next, total = await queries.contacts(db, found, page)
         return Template(
             "sms_codes/admin/contacts.html",
-            context={"staff": request.user, "contacts": rows, "page": page, "has_next": has_next},
+            context={
+                "staff": request.user,
+                "contacts": rows,
+                "page": page,
+                "has_next": has_next,
+                "total": total,
+                "filter": found,
+                "pager_query": urlencode(
+                    [(k, v) for k, v in request.query_params.items() if k != "page"]
+                ),
+                "codes": await queries.code_choices(db),
+            },
         )
+
+    # A list of phone numbers leaves the building: owners and managers only, audited.
+    @get("/export.csv", guards=[managers], opt={WRITES: True})
+    async def export(self, request: Staff, db: DB, settings: AppSettings) -> Stream:
+        found = forms.contact_filter(request.query_params)
+        _, _, total = await queries.contacts(db, found, 1)
+        await audit.record(
+            db,
+            actor=staff_actor(request),
+            action="sms_contacts.export",
+            object_type="sms_contacts",
+            object_id=None,
+            details={"contacts": total, "filter": request.url.query[:500]},
+        )
+        language = current_language.get()
+        yes, no = gettext("Yes"), gettext("No")
+        header = [
+            gettext(label)
+            for label in (
+                N_("Mobile number"),
+                N_("Member"),
+                N_("First message"),
+                N_("Last message"),
+                N_("Messages"),
+                N_("Codes"),
+                N_("Opted out"),
+            )
+        ]
+
+        async def chunks() -> AsyncIterator[list[list[Any]]]:
+            async for rows in queries.every_contact(request.app.state.sessionmaker, found):
+                yield [
+                    [
+                        row.contact.phone,
+                        row.member_name or (yes if row.contact.customer_id else ""),
+                        csv_export.moment(row.contact.first_seen_at, language, settings.timezone),
+                        csv_export.moment(row.contact.last_seen_at, language, settings.timezone),
+                        row.contact.messages,
+                        "، ".join(row.codes) if language == "fa" else ", ".join(row.codes),
+                        yes if row.opted_out else no,
+                    ]
+                    for row in rows
+                ]
+
+        return csv_export.download("sms-contacts.csv", header, chunks())
 
 
 class CouponsController(Controller):

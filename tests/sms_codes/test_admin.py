@@ -4,14 +4,19 @@ edit applies to the next message, each code's numbers by day, and the contacts."
 from __future__ import annotations
 
 import asyncio
+import csv
 import html
+import io
 import json
 import re
 
 import pytest
 from sqlalchemy import select
 
+from customers.models import Customer
+from sms_codes import queries
 from sms_codes.models import Code, Coupon, Keyword, Line
+from sms_codes.queries import ContactFilter
 from sms_codes.text import sms_parts
 from tests.admin.test_staff import make_staff, staff_login
 from tests.conftest import make_settings, post_form
@@ -188,6 +193,69 @@ async def test_contacts_show_members_and_who_opted_out(client, sessionmaker):
     assert translate("fa", "Member") in page_text(page)
     shown = page_text(page)
     assert "۰۹۱۲ ۰۰۰ ۰۰۰۱" in shown and "۰۹۱۲ ۰۰۰ ۰۰۰۲" in shown  # both who texted the line
+
+
+async def test_contacts_are_filtered_and_exported_for_a_campaign(client, sessionmaker):
+    """Filter by number (Persian digits), by the code texted, membership and opt-out;
+    the CSV carries the same rows, opens in a spreadsheet (BOM) and runs no formula."""
+    await set_up_line(sessionmaker)
+    await text(client, "عضویت", "09120000001")  # a member
+    async with sessionmaker() as s, s.begin():
+        member = await s.scalar(select(Customer).where(Customer.phone == "+989120000001"))
+        member.name = "=HYPERLINK(\"http://x\")"
+    await text(client, "100", "09120000002")
+    await text(client, "تخفیف", "09120000002")
+    await text(client, "100", "09350000003")
+    await text(client, "11", "09350000003")  # opted out
+    async with sessionmaker() as s:
+        card = await s.scalar(select(Code).where(Code.name == "card"))
+    await as_staff(client, sessionmaker, "manager")
+
+    async def shown(**params) -> tuple[str, set[str]]:
+        page = await client.get("/admin/sms-contacts", params=params)
+        assert page.status_code == 200
+        found = set(re.findall(r"۰۹[۰-۹]{2} [۰-۹]{3} [۰-۹]{4}", page_text(page)))
+        return page_text(page), found
+
+    everyone = {"۰۹۱۲ ۰۰۰ ۰۰۰۱", "۰۹۱۲ ۰۰۰ ۰۰۰۲", "۰۹۳۵ ۰۰۰ ۰۰۰۳"}
+    assert (await shown())[1] == everyone
+    assert (await shown(phone="۰۹۳۵"))[1] == {"۰۹۳۵ ۰۰۰ ۰۰۰۳"}
+    assert (await shown(code=str(card.id)))[1] == {"۰۹۱۲ ۰۰۰ ۰۰۰۲", "۰۹۳۵ ۰۰۰ ۰۰۰۳"}
+    assert (await shown(membership="members"))[1] == {"۰۹۱۲ ۰۰۰ ۰۰۰۱"}
+    assert (await shown(membership="guests", reachable="on"))[1] == {"۰۹۱۲ ۰۰۰ ۰۰۰۲"}
+    text_, found = await shown(code="x", membership="nobody", page="abc")  # unreadable: ignored
+    assert found == everyone and translate("fa", "%(count)s contacts", count="۳") in text_
+
+    export = await client.get(
+        "/admin/sms-contacts/export.csv", params={"membership": "guests", "reachable": "on"}
+    )
+    assert export.status_code == 200
+    assert export.headers["content-type"].startswith("text/csv")
+    assert export.content.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert rows[0][0] == translate("fa", "Mobile number")
+    assert [row[0] for row in rows[1:]] == ["+989120000002"]
+    assert rows[1][5] == "card، coupon"
+    assert re.fullmatch(r"14\d\d-\d\d-\d\d \d\d:\d\d", rows[1][2])  # Solar Hijri
+    every = await client.get("/admin/sms-contacts/export.csv")
+    rows = list(csv.reader(io.StringIO(every.content.decode("utf-8-sig"))))
+    assert len(rows) == 4
+    by_phone = {row[0]: row for row in rows[1:]}
+    assert by_phone["+989120000001"][1] == "'=HYPERLINK(\"http://x\")"  # text, never run
+    assert by_phone["+989350000003"][6] == translate("fa", "Yes")
+    async with sessionmaker() as s:
+        exports = (
+            await s.scalars(select(AuditLog).where(AuditLog.action == "sms_contacts.export"))
+        ).all()
+    assert [e.details["contacts"] for e in exports] == [1, 3]
+    # What a campaign will send to: every number that did not opt out.
+    async with sessionmaker() as s:
+        reachable = (await s.scalars(queries.audience(ContactFilter(reachable=True)))).all()
+    assert reachable == ["+989120000001", "+989120000002"]
+    # An agent at the counter reads the list but takes no list of numbers away.
+    await as_staff(client, sessionmaker, "agent")
+    assert 'data-testid="export"' not in (await client.get("/admin/sms-contacts")).text
+    assert (await client.get("/admin/sms-contacts/export.csv")).status_code == 403
 
 
 async def test_a_coupon_is_accepted_at_the_counter_once(client, sessionmaker, settings):
