@@ -275,13 +275,15 @@ async def earn(
     available_at: datetime | None = None,
     expires_at: datetime | None = None,
     then: Callable[[JournalEntry], Awaitable[None]] | None = None,
+    issuer: int | None = None,
 ) -> JournalEntry:
     """Give points: pending until `available_at` if that is in the future. `then`
     runs inside the same savepoint after a first (not a repeated) earning, as in
     `spend`: what a caller records about new points (a rule's award, an audit row)
-    is written once, however many twins ask at the same moment."""
+    is written once, however many twins ask at the same moment. `issuer`: the account
+    the points come from (a partner's, for a purchase there); the programme's if none."""
     accounts = await member_accounts(session, customer_id)
-    programme = await programme_account(session)
+    programme = issuer or await programme_account(session)
     now = utcnow()
     pending = available_at is not None and available_at > now
 
@@ -448,14 +450,16 @@ async def take_back(
     key: str,
     cause: Cause | None = None,
     created_by: str = "system",
+    issuer: int | None = None,
 ) -> TakeBack:
     """Take back points earned into `lot` (a return): first from that lot, then from
-    the rest of the wallet; what was already spent becomes a debt or is forgiven."""
+    the rest of the wallet; what was already spent becomes a debt or is forgiven. The
+    points go back to `issuer`, the account they came from (the programme's if none)."""
     if policy not in ("debt", "forgive"):
         raise ValueError(policy)
     customer_id = lot.customer_id
     accounts = await member_accounts(session, customer_id)
-    programme = await programme_account(session)
+    programme = issuer or await programme_account(session)
     parts = [f"{key}:{part}" for part in ("pending", "wallet", "debt")]
     done = (
         await session.scalars(select(JournalEntry).where(JournalEntry.idempotency_key.in_(parts)))

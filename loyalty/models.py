@@ -280,8 +280,11 @@ class Purchase(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
+    # The account the points came from: the programme's at the club's own counter, a
+    # partner's at the partner. A receipt number is unique per issuer.
+    issuer_account_id: Mapped[int] = mapped_column(BigId, ForeignKey("loyalty_accounts.id"))
     receipt_number: Mapped[str] = mapped_column(String(64))  # as typed
-    receipt_key: Mapped[str] = mapped_column(String(64), unique=True)  # folded, for matching
+    receipt_key: Mapped[str] = mapped_column(String(64))  # folded, for matching
     amount: Mapped[int] = mapped_column(BigInteger)  # Rials (or Drams)
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     points: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -291,6 +294,7 @@ class Purchase(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
+        UniqueConstraint("issuer_account_id", "receipt_key", name="uq_loyalty_purchases_receipt"),
         CheckConstraint("amount > 0", name="amount"),
         CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refund"),
     )

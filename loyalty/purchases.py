@@ -62,16 +62,20 @@ async def record_purchase(
     tz: str,
     language: str = "fa",
     link: str = "",
+    issuer: int | None = None,
 ) -> Recorded:
     """A purchase earns under the spend rules; the buyer becomes a member if new (with
     the signup bonus and a welcome SMS pointing at `link`, the portal). The member hears
     what they earned by SMS. The same receipt sent again is the same purchase; a receipt
-    already used for another purchase is refused before anything is written."""
+    already used for another purchase is refused before anything is written. `issuer`:
+    the account the points come from (a partner's); the programme's if none. Receipt
+    numbers are unique per issuer."""
     if not 0 < amount <= MAX_AMOUNT:
         raise UserError(N_("The amount must be more than zero."))
     receipt, receipt_key = clean_receipt(receipt_number)
     categories = clean_categories(categories)
-    recorded = await _recorded(session, receipt_key, phone=phone, amount=amount)
+    issuer = issuer or await ledger.programme_account(session)
+    recorded = await _recorded(session, issuer, receipt_key, phone=phone, amount=amount)
     if recorded is not None:
         return recorded
     customer, joined = await customers.join(
@@ -81,6 +85,7 @@ async def record_purchase(
         async with session.begin_nested():
             purchase = Purchase(
                 customer_id=customer.id,
+                issuer_account_id=issuer,
                 receipt_number=receipt,
                 receipt_key=receipt_key,
                 amount=amount,
@@ -92,7 +97,7 @@ async def record_purchase(
     except IntegrityError:
         # The same receipt, posted twice at once: the first one wins (the savepoint is
         # rolled back; reading again sees the first one's committed row).
-        recorded = await _recorded(session, receipt_key, phone=phone, amount=amount)
+        recorded = await _recorded(session, issuer, receipt_key, phone=phone, amount=amount)
         if recorded is None:
             raise
         return recorded
@@ -113,6 +118,7 @@ async def record_purchase(
             tz=tz,
             created_by=actor.label,
             now=now,
+            issuer=issuer,
         )
         total += entry.amount if entry is not None else 0
     purchase.points = total
@@ -136,11 +142,15 @@ async def record_purchase(
 
 
 async def _recorded(
-    session: AsyncSession, receipt: str, *, phone: str, amount: int
+    session: AsyncSession, issuer: int, receipt: str, *, phone: str, amount: int
 ) -> Recorded | None:
-    """The purchase already recorded under this receipt, if it is this one; a refusal
-    if the receipt belongs to another purchase."""
-    existing = await session.scalar(select(Purchase).where(Purchase.receipt_key == receipt))
+    """The purchase already recorded under this receipt (at this issuer), if it is this
+    one; a refusal if the receipt belongs to another purchase."""
+    existing = await session.scalar(
+        select(Purchase).where(
+            Purchase.issuer_account_id == issuer, Purchase.receipt_key == receipt
+        )
+    )
     if existing is None:
         return None
     owner = await session.get(Customer, existing.customer_id)
@@ -232,6 +242,7 @@ async def record_refund(
             key=keys.refund_lot(key, lot.id),
             cause=ledger.Cause("refund", purchase.id),
             created_by=actor.label,
+            issuer=purchase.issuer_account_id,
         )
         taken, debt, forgiven = taken + result.taken, debt + result.debt, forgiven + result.forgiven
         left -= share

@@ -126,10 +126,11 @@ async def award(
     tz: str,
     created_by: str = "system",
     now: datetime | None = None,
+    issuer: int | None = None,
 ) -> JournalEntry | None:
     """Give a rule's points, after the member's daily cap and the rule's budget.
     Returns the new entry, or None when nothing new was given (capped, out of budget,
-    or already given under this key)."""
+    or already given under this key). `issuer`: see `ledger.earn`."""
     now = now or utcnow()
     key = keys.rule_award(key, rule.id)
     if await session.scalar(select(JournalEntry.id).where(JournalEntry.idempotency_key == key)):
@@ -189,6 +190,7 @@ async def award(
         available_at=now + timedelta(days=rule.pending_days) if rule.pending_days else None,
         expires_at=expiry_for(now, programme, tz),
         then=record,
+        issuer=issuer,
     )
     return given[0] if given else None
 

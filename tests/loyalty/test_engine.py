@@ -416,3 +416,61 @@ async def test_expiry_job_and_redemptions_run_side_by_side(sessionmaker):
         )
     assert balance == 300 - spent * 7 - expired >= 0
     assert expired > 0 and spent > 0
+
+
+async def test_a_purchase_at_another_issuer_moves_points_from_its_account(db):
+    """Points earned at a partner come from the partner's account, and a return sends
+    them back there; receipt numbers are the issuer's own (R-1 at the club and R-1 at
+    the partner are two purchases); the books balance."""
+    await spend_rule(db)
+    partner = Account(kind="partner", balance=0)
+    db.add(partner)
+    await db.flush()
+    home = await buy(db, amount=1_000_000, receipt="R-1")  # 100 points from the programme
+    there = await purchases.record_purchase(
+        db,
+        phone="+989121234567",
+        amount=500_000,
+        categories=[],
+        receipt_number="R-1",
+        actor=Actor.staff(1),
+        tz=TZ,
+        issuer=partner.id,
+    )
+    assert not there.duplicate and there.purchase.id != home.purchase.id
+    assert there.purchase.issuer_account_id == partner.id
+    cid = there.purchase.customer_id
+    assert await wallet(db, cid) == {"wallet": 150, "pending": 0, "debt": 0}
+
+    async def moved(account_id: int) -> int:
+        credits = await db.scalar(
+            select(func.coalesce(func.sum(JournalEntry.amount), 0)).where(
+                JournalEntry.credit_account_id == account_id
+            )
+        )
+        debits = await db.scalar(
+            select(func.coalesce(func.sum(JournalEntry.amount), 0)).where(
+                JournalEntry.debit_account_id == account_id
+            )
+        )
+        return credits - debits
+
+    assert await moved(partner.id) == -50
+    await purchases.record_refund(
+        db, purchase_id=there.purchase.id, amount=200_000, key="ret-p", actor=Actor.staff(1)
+    )
+    assert await moved(partner.id) == -30  # 20 points went back to the partner
+    assert await wallet(db, cid) == {"wallet": 130, "pending": 0, "debt": 0}
+    # The same receipt again at the partner is the same purchase.
+    again = await purchases.record_purchase(
+        db,
+        phone="+989121234567",
+        amount=500_000,
+        categories=[],
+        receipt_number="r-1",
+        actor=Actor.staff(1),
+        tz=TZ,
+        issuer=partner.id,
+    )
+    assert again.duplicate and again.purchase.id == there.purchase.id
+    await assert_books(db)

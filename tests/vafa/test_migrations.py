@@ -200,3 +200,61 @@ async def test_upgrade_to_club_money_keeps_the_club_and_its_country(migrated, tm
     await engine.dispose()
     assert tuple(club) == ("Սուրճ", "dram")
     assert programme[0] == 12 and bool(programme[1])
+
+
+async def test_upgrade_to_purchase_issuers_keeps_purchases_at_the_club(migrated, tmp_path):
+    """0008 -> head: purchases so far were issued by the programme (the club's own
+    counter); a receipt number is then unique per issuer, no longer across all."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from tests.conftest import make_settings
+    from vafa import migrate
+    from vafa.database import create_engine
+
+    url = await empty_database(migrated, tmp_path, "vafa_upgrade_0009")
+    migrate.upgrade_in_thread(make_settings(url), "0008")
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO customers (phone, language, marketing_consent, created_at)"
+                " VALUES ('+989121234567', 'fa', true, '2025-01-01 10:00:00')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO loyalty_purchases (customer_id, receipt_number, receipt_key,"
+                " amount, categories, points, refunded_amount, points_taken_back, recorded_by,"
+                " created_at) VALUES (1, 'A-7', 'a-7', 500000, '[]', 50, 0, 0, 'staff:1',"
+                " '2025-01-01 10:00:00')"
+            )
+        )
+    migrate.upgrade_in_thread(make_settings(url), "head")
+    async with engine.begin() as conn:
+        issuer, kind, receipt = (
+            await conn.execute(
+                text(
+                    "SELECT p.issuer_account_id, a.kind, p.receipt_number FROM loyalty_purchases p"
+                    " JOIN loyalty_accounts a ON a.id = p.issuer_account_id"
+                )
+            )
+        ).one()
+        assert (kind, receipt) == ("programme", "A-7")
+        await conn.execute(text("INSERT INTO loyalty_accounts (kind, balance) VALUES ('partner', 0)"))
+        partner = await conn.scalar(text("SELECT id FROM loyalty_accounts WHERE kind = 'partner'"))
+        insert = text(
+            "INSERT INTO loyalty_purchases (customer_id, issuer_account_id, receipt_number,"
+            " receipt_key, amount, categories, points, refunded_amount, points_taken_back,"
+            " recorded_by, created_at) VALUES (1, :issuer, 'A-7', 'a-7', 1000, '[]', 0, 0, 0,"
+            " 'x', '2025-01-02 10:00:00')"
+        )
+        await conn.execute(insert, {"issuer": partner})  # the same receipt, another issuer
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(insert, {"issuer": issuer})
+        raise AssertionError("a receipt was recorded twice at the same issuer")
+    except IntegrityError:
+        pass
+    finally:
+        await engine.dispose()
