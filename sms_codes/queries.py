@@ -42,11 +42,12 @@ async def staff_alerts(session: AsyncSession, settings: Settings) -> list[StaffA
     return [
         StaffAlert(
             N_(
-                "The SMS line %(line)s reached its daily budget of %(budget)s replies: it "
+                "The SMS line %(line)s has reached its daily budget (%(budget)s) and "
                 "answers no more messages today. Raise the budget to answer again today."
             ),
             {"line": number, "budget": budget},
             link="/admin/sms-codes",
+            link_label=N_("SMS codes"),
             permission=Permission.SETUP_READ,
         )
         for number, budget in spent

@@ -68,6 +68,7 @@ class StaffAlert:
     values: Mapping[str, object] = field(default_factory=dict)
     level: str = "warning"  # or "danger"
     link: str | None = None  # where to act
+    link_label: str | None = None  # msgid: the page it opens
     permission: Permission | None = None  # shown only to staff who have it
 
 

@@ -296,7 +296,7 @@ class ContactsController(Controller):
                 yield [
                     [
                         row.contact.phone,
-                        row.member_name or (yes if row.contact.customer_id else ""),
+                        (row.member_name or yes) if row.contact.customer_id else no,
                         csv_export.moment(row.contact.first_seen_at, language, settings.timezone),
                         csv_export.moment(row.contact.last_seen_at, language, settings.timezone),
                         row.contact.messages,

@@ -193,6 +193,10 @@ async def test_contacts_show_members_and_who_opted_out(client, sessionmaker):
     assert translate("fa", "Member") in page_text(page)
     shown = page_text(page)
     assert "۰۹۱۲ ۰۰۰ ۰۰۰۱" in shown and "۰۹۱۲ ۰۰۰ ۰۰۰۲" in shown  # both who texted the line
+    # The menu marks this page, and only this one (not the SMS log, /admin/sms).
+    assert re.findall(r'href="([^"]+)" aria-current="page"', page.text) == ["/admin/sms-contacts"]
+    home = await client.get("/admin/")
+    assert re.findall(r'href="([^"]+)" aria-current="page"', home.text) == ["/admin/"]
 
 
 async def test_contacts_are_filtered_and_exported_for_a_campaign(client, sessionmaker):

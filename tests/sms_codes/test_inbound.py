@@ -298,8 +298,8 @@ async def test_the_daily_budget_stops_replies_and_nothing_else(client, sessionma
     assert (await staff_login(client, "manager")).status_code == 302
     alert = translate(
         "fa",
-        "The SMS line %(line)s reached its daily budget of %(budget)s replies: it answers "
-        "no more messages today. Raise the budget to answer again today.",
+        "The SMS line %(line)s has reached its daily budget (%(budget)s) and answers no "
+        "more messages today. Raise the budget to answer again today.",
         line='<bdi dir="ltr" class="text-nowrap">۱۰۰۰۱۰۰۰</bdi>',
         budget="۲",
     )
@@ -413,3 +413,34 @@ async def test_a_burst_from_many_numbers_is_stored_in_few_commits_and_all_answer
     # One commit time per store transaction: fewer commits than messages.
     assert len(set(stored_at)) < len(senders)
     assert sorted(sent) == sorted(("+98" + s[1:], CARD["fa"]) for s in senders)
+
+
+def test_logs_never_show_the_webhook_secret(settings):
+    """The access log line uvicorn writes for a webhook call, and an error naming its
+    path, show *** where the secret was."""
+    import io
+    import logging
+
+    create_app(make_settings(settings.database_url))  # installs the filter
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    loggers = [logging.getLogger(name) for name in ("uvicorn.access", "vafa.web")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        loggers[0].warning(
+            '%s - "%s %s HTTP/%s" %d',
+            "127.0.0.1:5555",
+            "GET",
+            f"{HOOK}?from=0912&to={LINE}&message=100&messageid=1",
+            "1.1",
+            200,
+        )
+        loggers[1].error("unhandled error on %s %s", "POST", f"{HOOK}/delivery")
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+    text = written.getvalue()
+    assert WEBHOOK_SECRET not in text
+    assert "/hooks/sms/kavenegar/***?from=0912" in text
+    assert "/hooks/sms/kavenegar/***/delivery" in text

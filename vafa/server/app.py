@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from typing import Any
@@ -37,6 +38,31 @@ from vafa.worker import run_worker
 
 log = logging.getLogger("vafa")
 
+# A webhook's URL carries its secret (`/hooks/<provider>/<service>/<secret>/...`).
+_HOOK_SECRET = re.compile(r"(/hooks/[^/?\s]+/[^/?\s]+/)[^/?\s]+")
+
+
+class HideHookSecrets(logging.Filter):
+    """Logs show webhook URLs with the secret replaced by ***: the server's access log
+    and the log of unhandled errors (which names the path)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _HOOK_SECRET.sub(r"\1***", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        elif isinstance(record.msg, str):
+            record.msg = _HOOK_SECRET.sub(r"\1***", record.msg)
+        return True
+
+
+def hide_hook_secrets() -> None:
+    for name in ("uvicorn.access", "vafa.web"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, HideHookSecrets) for f in logger.filters):
+            logger.addFilter(HideHookSecrets())
+
 
 @get("/healthz", exclude_from_csrf=True, opt={"exclude_from_auth": True})
 async def healthz(db: DB) -> dict[str, str]:
@@ -49,6 +75,7 @@ async def healthz(db: DB) -> dict[str, str]:
 def create_app(settings: Settings | None = None, composition: Composition | None = None) -> Litestar:
     settings = settings or Settings()
     composition = composition or default_composition()
+    hide_hook_secrets()  # in every web process, after the server set up its logging
     club = ClubCache(settings)
     state = State({"settings": settings, "composition": composition, "club": club})
 

@@ -83,6 +83,7 @@ async def staff_alerts(session: AsyncSession, settings: Settings) -> list[StaffA
             {"count": waiting},
             level="danger",
             link="/admin/sms",
+            link_label=N_("SMS log"),
             permission=Permission.SMS_READ,
         )
     ]
