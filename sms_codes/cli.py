@@ -3,8 +3,6 @@ line (added to the kernel's `vafa sms` group)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +27,7 @@ def sms_pull() -> None:
 
     async def work(session: AsyncSession) -> tuple[int, int]:
         stored = await inbound.pull(session, gateway(settings))
-        return stored, await answer_waiting(session, settings, left_after=timedelta(0))
+        return stored, await answer_waiting(session, settings)
 
     stored, answered = with_session(settings, work, bus=composition.event_bus(settings))
     click.echo(f"{stored} new messages, {answered} answered.")

@@ -81,11 +81,6 @@ def clean(*, messageid: str, sender: str, to: str, text: str) -> Received:
     return Received(messageid, phone, line, text[:TEXT_MAX])
 
 
-async def receive(session: AsyncSession, message: Received, *, source: str) -> int | None:
-    """Store the message unless it came before; the new row's id, or None."""
-    return (await receive_many(session, [message], source=source)).get(message.messageid)
-
-
 async def receive_many(
     session: AsyncSession, messages: list[Received], *, source: str
 ) -> dict[str, int]:
@@ -121,28 +116,35 @@ async def pull(session: AsyncSession, gateway: SmsGateway) -> int:
     stored = 0
     numbers = (await session.scalars(select(Line.number).where(Line.active.is_(True)))).all()
     for number in numbers:
+        readable: list[Received] = []
         for message in await gateway.inbox(number):
             try:
-                cleaned = clean(
-                    messageid=message.messageid,
-                    sender=message.sender,
-                    to=message.line or number,
-                    text=message.text,
+                readable.append(
+                    clean(
+                        messageid=message.messageid,
+                        sender=message.sender,
+                        to=message.line or number,
+                        text=message.text,
+                    )
                 )
             except UserError:
                 log.warning("skipped an unreadable message from the %s inbox", number)
-                continue
-            stored += await receive(session, cleaned, source="pull") is not None
+        stored += len(await receive_many(session, readable, source="pull"))
     return stored
 
 
 async def waiting(session: AsyncSession, limit: int, *, before: datetime) -> list[int]:
-    """Messages stored before `before` and not answered yet, oldest first."""
+    """Messages not answered yet, oldest first: those a web process stored before
+    `before` (it answers its own right after storing them), and every pulled one (no
+    web process answers those)."""
     return list(
         (
             await session.scalars(
                 select(Inbound.id)
-                .where(Inbound.processed_at.is_(None), Inbound.received_at < before)
+                .where(
+                    Inbound.processed_at.is_(None),
+                    or_(Inbound.received_at < before, Inbound.source == "pull"),
+                )
                 .order_by(Inbound.id)
                 .limit(limit)
             )
@@ -257,7 +259,7 @@ async def _answer(
     key = keyword_key(inbound.text)
     # Opting out and in are answered whatever the throttle and budget say.
     if key in OPT_OUT_KEYS:
-        return await _opt_out(session, inbound, line)
+        return await _opt_out(session, inbound, line, customer)
     if key in OPT_IN_KEYS:
         return await _opt_in(session, inbound, line)
     code = await _code(session, line.id, key, now)
@@ -308,7 +310,9 @@ async def _suppressed(session: AsyncSession, line_id: int, phone: str) -> bool:
     return await session.get(Suppression, (line_id, phone)) is not None
 
 
-async def _opt_out(session: AsyncSession, inbound: Inbound, line: Line) -> Answer:
+async def _opt_out(
+    session: AsyncSession, inbound: Inbound, line: Line, customer: Customer | None
+) -> Answer:
     """On the line's suppression list, confirmed once; a member also withdraws their
     marketing consent, with this message as the evidence."""
     added = await insert_new(
@@ -319,7 +323,6 @@ async def _opt_out(session: AsyncSession, inbound: Inbound, line: Line) -> Answe
     )
     if not added:
         return Answer(Outcome.NO_REPLY)
-    customer = await customers.get_by_phone(session, inbound.sender)
     if customer is not None and customer.marketing_consent:
         await customers.record_consent(
             session, customer, given=False, source=f"sms:{line.number}"
@@ -409,11 +412,9 @@ async def _refused(
         update(Line)
         .where(
             Line.id == line.id,
-            or_(
-                Line.replies_on.is_(None),
-                Line.replies_on != today,
-                Line.replies_today < Line.daily_budget,
-            ),
+            # Today's count (none yet on a new day) is under the budget; a budget of 0
+            # answers nothing.
+            case((Line.replies_on == today, Line.replies_today), else_=0) < Line.daily_budget,
         )
         .values(
             replies_today=case((Line.replies_on == today, Line.replies_today + 1), else_=1),

@@ -1,6 +1,6 @@
-"""The worker's part: answer incoming messages nobody answered yet (the request that
-stored them normally does, right after its response; this catches the rest, after a
-crash or a restart)."""
+"""The worker's part: read the gateway's inbox where configured, and answer incoming
+messages nobody answered yet (the web process that stored them normally does, right
+after; this catches the rest, after a crash or a restart)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def gateway(settings: Settings) -> SmsGateway:
 
 async def pull_inbox(session: AsyncSession, settings: Settings) -> int:
     """Where configured (`VAFA_SMS_PULL`), read the lines' inboxes at the gateway now
-    and then; the next pass of `answer_waiting` answers what came."""
+    and then; `answer_waiting`, next in the same pass, answers what came."""
     global _last_pull
     if not settings.sms_pull or time.monotonic() - _last_pull < PULL_EVERY:
         return 0
@@ -43,8 +43,8 @@ async def answer_waiting(
     session: AsyncSession, settings: Settings, *, left_after: timedelta = LEFT_AFTER
 ) -> int:
     """Messages a web process stored and did not answer within `left_after` (it
-    stopped or failed); pulled messages are answered at once (`left_after=0`). Each in its own savepoint: one that fails is retried on the
-    next pass without holding back the others."""
+    stopped or failed), and pulled messages at once (see `inbound.waiting`). Each in its own savepoint: one that fails is retried on the next pass without
+    holding back the others."""
     done = 0
     for inbound_id in await inbound.waiting(session, BATCH, before=utcnow() - left_after):
         try:

@@ -65,7 +65,8 @@ class Line(Base):
     # update per reply, so the budget holds under concurrency at a constant cost.
     replies_on: Mapped[date | None] = mapped_column(Date)
     replies_today: Mapped[int] = mapped_column(Integer, default=0)
-    # The club day the budget ran out (staff are told on the SMS codes page).
+    # The club day the budget ran out was logged (once a day; staff see it as an alert
+    # while `replies_today` stands at the budget).
     budget_alerted_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -29,13 +29,15 @@ CONTACTS_PAGE = 50
 
 
 async def staff_alerts(session: AsyncSession, settings: Settings) -> list[StaffAlert]:
-    """Each active line that reached its daily budget today (it answers nothing more
-    until tomorrow, in the club's time)."""
+    """Each active line that spent its daily budget today (it answers nothing more until
+    tomorrow, in the club's time, or until staff raise the budget)."""
     today = local_day(utcnow(), settings.timezone)
     spent = (
         await session.execute(
             select(Line.number, Line.daily_budget).where(
-                Line.active.is_(True), Line.budget_alerted_on == today
+                Line.active.is_(True),
+                Line.replies_on == today,
+                Line.replies_today >= Line.daily_budget,
             )
         )
     ).all()
@@ -256,8 +258,12 @@ async def contacts(
     rows = await _rows(
         session, found, offset=(page - 1) * CONTACTS_PAGE, limit=CONTACTS_PAGE + 1
     )
+    return rows[:CONTACTS_PAGE], len(rows) > CONTACTS_PAGE, await count_contacts(session, found)
+
+
+async def count_contacts(session: AsyncSession, found: ContactFilter) -> int:
     total = await session.scalar(select(func.count()).select_from(Contact).where(*found.where()))
-    return rows[:CONTACTS_PAGE], len(rows) > CONTACTS_PAGE, total or 0
+    return total or 0
 
 
 async def every_contact(

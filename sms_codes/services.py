@@ -108,8 +108,6 @@ async def update_line(
         raise NotFound()
     for name, value in cleaned.items():
         setattr(line, name, value)
-    if line.replies_today < line.daily_budget:
-        line.budget_alerted_on = None  # it answers again today: the alert is over
     await session.flush()
     await audit.record(
         session,

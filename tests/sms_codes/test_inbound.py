@@ -319,7 +319,7 @@ async def test_the_worker_answers_what_the_request_did_not(sessionmaker, setting
     await set_up_line(sessionmaker)
     async with sessionmaker() as s, s.begin():
         message = inbound.clean(messageid="9", sender=SENDER, to=LINE, text="100")
-        assert await inbound.receive(s, message, source="hook") is not None
+        assert list(await inbound.receive_many(s, [message], source="hook")) == ["9"]
     async with sessionmaker() as s, s.begin():
         assert await jobs.answer_waiting(s, settings, left_after=timedelta(0)) == 1
     async with sessionmaker() as s, s.begin():
@@ -444,3 +444,10 @@ def test_logs_never_show_the_webhook_secret(settings):
     assert WEBHOOK_SECRET not in text
     assert "/hooks/sms/kavenegar/***?from=0912" in text
     assert "/hooks/sms/kavenegar/***/delivery" in text
+
+
+async def test_a_budget_of_zero_answers_nothing(client, sessionmaker):
+    await set_up_line(sessionmaker, daily_budget=0)
+    await text(client, "100")
+    assert await replies(sessionmaker) == []
+    assert await outcomes(sessionmaker) == ["over_budget"]
