@@ -29,8 +29,8 @@ async def timeline(
         TimelineItem(
             at,
             "sms-in",
-            N_("Texted «%(text)s» to %(code)s"),
-            {"text": text[:160], "code": line},
+            N_("Texted «%(text)s» to %(line)s"),
+            {"text": text[:160], "line": line},
         )
         for at, text, line in rows
     ]

@@ -31,7 +31,9 @@ async def wallet(session, customer_id: int) -> dict[str, int]:
     return await ledger.balances(session, customer_id)
 
 
-async def buy(session, phone="+989121234567", amount=1_000_000, receipt="R-1", categories=()):
+async def buy(
+    session, phone="+989121234567", amount=1_000_000, receipt="R-1", categories=(), issuer=None
+):
     return await purchases.record_purchase(
         session,
         phone=phone,
@@ -40,6 +42,7 @@ async def buy(session, phone="+989121234567", amount=1_000_000, receipt="R-1", c
         receipt_number=receipt,
         actor=Actor.staff(1),
         tz=TZ,
+        issuer=issuer,
     )
 
 
@@ -427,16 +430,7 @@ async def test_a_purchase_at_another_issuer_moves_points_from_its_account(db):
     db.add(partner)
     await db.flush()
     home = await buy(db, amount=1_000_000, receipt="R-1")  # 100 points from the programme
-    there = await purchases.record_purchase(
-        db,
-        phone="+989121234567",
-        amount=500_000,
-        categories=[],
-        receipt_number="R-1",
-        actor=Actor.staff(1),
-        tz=TZ,
-        issuer=partner.id,
-    )
+    there = await buy(db, amount=500_000, receipt="R-1", issuer=partner.id)
     assert not there.duplicate and there.purchase.id != home.purchase.id
     assert there.purchase.issuer_account_id == partner.id
     cid = there.purchase.customer_id
@@ -462,15 +456,6 @@ async def test_a_purchase_at_another_issuer_moves_points_from_its_account(db):
     assert await moved(partner.id) == -30  # 20 points went back to the partner
     assert await wallet(db, cid) == {"wallet": 130, "pending": 0, "debt": 0}
     # The same receipt again at the partner is the same purchase.
-    again = await purchases.record_purchase(
-        db,
-        phone="+989121234567",
-        amount=500_000,
-        categories=[],
-        receipt_number="r-1",
-        actor=Actor.staff(1),
-        tz=TZ,
-        issuer=partner.id,
-    )
+    again = await buy(db, amount=500_000, receipt="r-1", issuer=partner.id)
     assert again.duplicate and again.purchase.id == there.purchase.id
     await assert_books(db)

@@ -451,3 +451,21 @@ async def test_a_budget_of_zero_answers_nothing(client, sessionmaker):
     await text(client, "100")
     assert await replies(sessionmaker) == []
     assert await outcomes(sessionmaker) == ["over_budget"]
+
+
+async def test_what_a_member_texted_is_on_their_record(client, sessionmaker):
+    await set_up_line(sessionmaker)
+    await text(client, "عضو\u200cیت ")
+    async with sessionmaker() as s:
+        member = await s.scalar(select(Customer).where(Customer.phone == E164))
+    await make_staff(sessionmaker, "agent", "agent")
+    assert (await staff_login(client, "agent")).status_code == 302
+    page = await client.get(f"/admin/customers/{member.id}")
+    assert page.status_code == 200
+    item = translate(
+        "fa",
+        "Texted «%(text)s» to %(line)s",
+        text="<bdi>عضو\u200cیت </bdi>",
+        line='<bdi dir="ltr" class="text-nowrap">۱۰۰۰۱۰۰۰</bdi>',
+    )
+    assert item in page.text
