@@ -21,6 +21,9 @@ from vafa.permissions import Role
 from vafa.security import ratelimit, sessions
 from vafa.security.passwords import hash_password, password_problem, verify_password
 from vafa.settings import Settings
+from vafa.staff import USERNAME_MAX, clean_username, create_staff
+
+__all__ = ["create_staff"]  # the staff page's and the command line's service
 
 FREE_FAILURES = 3  # wrong passwords allowed before a (name, address) pair starts to wait
 LOCK_BASE = timedelta(seconds=30)
@@ -29,7 +32,6 @@ LOCK_MAX = timedelta(hours=1)
 # worker's housekeeping deletes them anyway).
 FAILURES = "staff_login_failure"
 FORGET = timedelta(days=1)
-USERNAME_MAX = 64
 
 
 class LoginResult(enum.Enum):
@@ -50,53 +52,6 @@ def lock_delay(failures: int) -> timedelta:
     if failures < FREE_FAILURES:
         return timedelta(0)
     return min(LOCK_BASE * (2 ** min(failures - FREE_FAILURES, 16)), LOCK_MAX)
-
-
-def clean_username(raw: str) -> str:
-    username = fold(raw)
-    if (
-        not username
-        or len(username) > USERNAME_MAX
-        or not all(ch.isalnum() or ch in "._-" for ch in username)
-    ):
-        raise UserError(N_("Usernames use letters, digits, dots, dashes and underscores."))
-    return username
-
-
-async def create_staff(
-    session: AsyncSession,
-    *,
-    username: str,
-    password: str,
-    role: str,
-    actor: Actor,
-) -> StaffUser:
-    username = clean_username(username)
-    if role not in set(Role):
-        raise UserError(N_("Unknown role."))
-    problem = password_problem(password)
-    if problem:
-        raise UserError(problem)
-    exists = await session.scalar(select(StaffUser.id).where(StaffUser.username == username))
-    if exists is not None:
-        raise UserError(N_("This username is taken."))
-    staff = StaffUser(
-        username=username,
-        password_hash=await hash_password(password),
-        role=role,
-        created_at=utcnow(),
-    )
-    session.add(staff)
-    await session.flush()
-    await audit.record(
-        session,
-        actor=actor,
-        action="staff.create",
-        object_type="staff",
-        object_id=staff.id,
-        details={"username": username, "role": role},
-    )
-    return staff
 
 
 async def _locked_until(session: AsyncSession, key: str, now: datetime) -> datetime | None:
@@ -178,6 +133,9 @@ async def update_staff(
 ) -> StaffUser:
     if role not in set(Role):
         raise UserError(N_("Unknown role."))
+    if (role == Role.CASHIER) != (staff.role == Role.CASHIER):
+        # A cashier belongs to a partner: made and unmade on the partner's page.
+        raise UserError(N_("Cashiers are added on their partner's page."))
     losing_owner = staff.role == Role.OWNER and (role != Role.OWNER or not active)
     if losing_owner and await _owners_left(session, staff.id) == 0:
         raise UserError(N_("The club must keep at least one active owner."))

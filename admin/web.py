@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from litestar import Controller, Request, Response, Router, get, post
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.response import Redirect, Template
 from litestar.security.jwt import JWTCookieAuth, Token
 
@@ -38,7 +38,7 @@ Staff = Request[StaffUser, Any, Any]
 
 # The admin's own menu entries; the domains add theirs (see `vafa.domain.NavEntry`).
 NAV = (
-    NavEntry("/admin/", N_("Dashboard"), order=0),
+    NavEntry("/admin/", N_("Dashboard"), Permission.DASHBOARD, order=0),
     NavEntry("/admin/sms", N_("SMS log"), Permission.SMS_READ, 80),
     NavEntry("/admin/audit", N_("Audit log"), Permission.AUDIT_READ, 81),
     NavEntry("/admin/staff", N_("Staff"), Permission.STAFF_MANAGE, 82),
@@ -117,7 +117,20 @@ class DashboardController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def home(self, request: Staff, db: DB) -> Template:
+    async def home(self, request: Staff, db: DB) -> Response[Any]:
+        if not user_can(request.user, Permission.DASHBOARD):
+            # A cashier, say: their first page is the first the menu gives them.
+            first = next(
+                (
+                    entry.path
+                    for entry in request.app.state.admin_nav
+                    if entry.permission is not None and user_can(request.user, entry.permission)
+                ),
+                None,
+            )
+            if first is None:
+                raise PermissionDeniedException("not permitted")
+            return Redirect(first)
         found = await queries.dashboard(db)
         return Template(
             "admin/home.html",
@@ -178,7 +191,7 @@ class StaffController(Controller):
             context={
                 "staff": request.user,
                 "members": await queries.staff_list(db),
-                "roles": list(Role),
+                "roles": [r for r in Role if r != Role.CASHIER],  # cashiers: on their partner's page
                 "error": error.text() if error else None,
                 "form": form or {},
                 "saved": saved if saved in self.SAVED else "",

@@ -11,7 +11,7 @@ from vafa.events import Event
 @dataclass(frozen=True)
 class MemberJoined(Event):
     customer_id: int
-    source: str = "portal"  # where: "portal" (first login), "counter" (a purchase)
+    source: str = "portal"  # where: "portal" (first login), "counter" or "partner" (a purchase), "sms"
 
 
 @dataclass(frozen=True)

@@ -76,3 +76,14 @@ def part(key: str, account: str) -> str:
 
 def release(lot_id: int) -> str:
     return f"release:{lot_id}"
+
+
+def till_redemption(proof: str, proof_id: int) -> str:
+    """Points spent at a partner's till: once per consent (`consent`, or the member's
+    own code, `member-code`), each good for one redemption."""
+    return f"till-redeem:{proof}:{proof_id}"
+
+
+def till_redemption_back(entry_id: int) -> str:
+    """A redemption at a till given back (the sale was cancelled)."""
+    return f"till-redeem-back:{entry_id}"

@@ -30,7 +30,8 @@ from vafa.models import BigId
 class AccountKind(StrEnum):
     """A member has a wallet (spendable), a pending account (points not yet available)
     and a debt account (points owed after a return). The programme issues and takes
-    back points; partners come later."""
+    back points; a partner's account issues what is earned there and receives what is
+    spent there."""
 
     PROGRAMME = "programme"
     WALLET = "wallet"
@@ -93,6 +94,9 @@ class Account(Base):
         BigId, ForeignKey("customers.id", ondelete="RESTRICT")
     )
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    # What a member's history calls the other side of a movement (a partner's name, per
+    # language); kept by whoever owns the account.
+    name: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     __table_args__ = (
         UniqueConstraint("customer_id", "kind", name="uq_loyalty_accounts_member_kind"),
@@ -135,8 +139,9 @@ class JournalEntry(Base):
         CheckConstraint("debit_account_id != credit_account_id", name="accounts"),
         one_of("kind", EntryKind),
         Index("ix_loyalty_journal_member", "customer_id", "id"),
-        Index("ix_loyalty_journal_debit", "debit_account_id"),
-        Index("ix_loyalty_journal_credit", "credit_account_id"),
+        # An account's movements in a period (a partner's settlement).
+        Index("ix_loyalty_journal_debit", "debit_account_id", "created_at"),
+        Index("ix_loyalty_journal_credit", "credit_account_id", "created_at"),
     )
 
 

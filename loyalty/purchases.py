@@ -6,6 +6,7 @@ later); a receipt number can earn only once.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -63,13 +64,19 @@ async def record_purchase(
     language: str = "fa",
     link: str = "",
     issuer: int | None = None,
+    source: str = "counter",
+    enrol: bool = True,
+    check: Callable[[Purchase], Awaitable[None]] | None = None,
 ) -> Recorded:
     """A purchase earns under the spend rules; the buyer becomes a member if new (with
     the signup bonus and a welcome SMS pointing at `link`, the portal). The member hears
     what they earned by SMS. The same receipt sent again is the same purchase; a receipt
     already used for another purchase is refused before anything is written. `issuer`:
     the account the points come from (a partner's); the programme's if none. Receipt
-    numbers are unique per issuer."""
+    numbers are unique per issuer. `source`: where a new member joined; `enrol=False`
+    refuses a number that is not a member yet (`unknown_member`). `check` runs once the
+    purchase's points are known, before anything is said about it: a refusal there
+    (a partner's monthly cap) undoes the purchase."""
     if not 0 < amount <= MAX_AMOUNT:
         raise UserError(N_("The amount must be more than zero."))
     receipt, receipt_key = clean_receipt(receipt_number)
@@ -78,8 +85,12 @@ async def record_purchase(
     recorded = await _recorded(session, issuer, receipt_key, phone=phone, amount=amount)
     if recorded is not None:
         return recorded
+    if not enrol and await customers.get_by_phone(session, phone) is None:
+        raise UserError(
+            N_("No member has this phone number."), status=404, code="unknown_member"
+        )
     customer, joined = await customers.join(
-        session, phone=phone, language=language, source="counter"
+        session, phone=phone, language=language, source=source
     )
     try:
         async with session.begin_nested():
@@ -122,6 +133,8 @@ async def record_purchase(
         )
         total += entry.amount if entry is not None else 0
     purchase.points = total
+    if check is not None:
+        await check(purchase)
     if customer.referred_by_id is not None:
         await _referral_bonus(
             session, customer_id=customer.id, referrer_id=customer.referred_by_id, tz=tz
@@ -156,7 +169,9 @@ async def _recorded(
     owner = await session.get(Customer, existing.customer_id)
     if owner is not None and owner.phone == phone and existing.amount == amount:
         return Recorded(existing, duplicate=True)
-    raise UserError(N_("This receipt number was already recorded for another purchase."))
+    raise UserError(
+        N_("This receipt number was already recorded for another purchase."), code="receipt_used"
+    )
 
 
 async def _referral_bonus(

@@ -113,6 +113,7 @@ class HistoryLine:
     entry: JournalEntry
     change: int  # + or - on the member's usable points; 0 for moves between their accounts
     owed: bool  # a debt recorded after a return
+    place: dict[str, str] | None = None  # where it happened, if at a named account (a partner)
 
 
 async def history(
@@ -139,12 +140,30 @@ async def history(
         ).all()
     )
     usable = {i for i, kind in accounts.items() if kind in (WALLET, PENDING)}
+    others = {
+        e.credit_account_id if e.debit_account_id in accounts else e.debit_account_id
+        for e in entries[:limit]
+    } - set(accounts)
+    names = (
+        dict(
+            (
+                await session.execute(
+                    select(Account.id, Account.name).where(
+                        Account.id.in_(others), Account.name.is_not(None)
+                    )
+                )
+            ).all()
+        )
+        if others
+        else {}
+    )
     lines = [
         HistoryLine(
             entry,
             (entry.amount if entry.credit_account_id in usable else 0)
             - (entry.amount if entry.debit_account_id in usable else 0),
             accounts.get(entry.debit_account_id) == DEBT,
+            names.get(entry.debit_account_id) or names.get(entry.credit_account_id),
         )
         for entry in entries[:limit]
     ]

@@ -53,3 +53,20 @@ def year_start(moment: datetime, tz: str) -> datetime:
         first = date(day.year, 1, 1)
     return start_of_day(first, tz)
 
+
+
+def start_of_month(day: date, tz: str) -> date:
+    """First day of the month `day` is in (Solar Hijri for Iranian clubs)."""
+    if tz in JALALI_ZONES:
+        j = jdatetime.date.fromgregorian(date=day)
+        return jdatetime.date(j.year, j.month, 1).togregorian()
+    return day.replace(day=1)
+
+
+def month_of(day: date, tz: str) -> tuple[date, date]:
+    """The club month `day` is in: its first and last days."""
+    return start_of_month(day, tz), end_of_month(day, tz)
+
+
+def previous_month(day: date, tz: str) -> tuple[date, date]:
+    return month_of(start_of_month(day, tz) - timedelta(days=1), tz)

@@ -86,6 +86,9 @@ class DemoContext:
 @dataclass(frozen=True)
 class Domain:
     name: str
+    # Domains this one builds on and may import (partners on loyalty's ledger); they
+    # are listed before it. Any other two domains never import each other.
+    uses: Sequence[str] = ()
     portal: Sequence[type] = ()  # Litestar Controller classes, mounted behind the login
     admin: Sequence[type] = ()  # ... behind the staff login, under /admin
     api: Sequence[type] = ()  # ... under /api, with their own authentication
@@ -115,6 +118,10 @@ class Composition:
         names = [d.name for d in domains]
         if len(set(names)) != len(names):
             raise ValueError(f"a domain is listed twice: {names}")
+        for index, domain in enumerate(domains):
+            missing = set(domain.uses) - set(names[:index])
+            if missing:
+                raise ValueError(f"{domain.name} uses {sorted(missing)}, not listed before it")
         self.domains = tuple(domains)
 
     def _all(self, attribute: str) -> list[Any]:

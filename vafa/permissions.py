@@ -17,6 +17,7 @@ class Role(StrEnum):
     MANAGER = "manager"
     AGENT = "agent"  # at the counter
     ANALYST = "analyst"  # reads, changes nothing
+    CASHIER = "cashier"  # at one partner's till, bound to that partner
 
 
 class Permission(StrEnum):
@@ -29,6 +30,8 @@ class Permission(StrEnum):
     CUSTOMERS_READ = "customers.read"
     CUSTOMERS_NOTE = "customers.note"  # write notes on a customer's record
     POINTS_ADJUST = "points.adjust"  # give or take points by hand
+    TILL = "till"  # earn and redeem for members at a partner's till (the club's own included)
+    DASHBOARD = "dashboard"  # the staff home page: the club's numbers
 
 
 P = Permission
@@ -44,10 +47,16 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             P.CUSTOMERS_READ,
             P.CUSTOMERS_NOTE,
             P.POINTS_ADJUST,
+            P.TILL,
+            P.DASHBOARD,
         }
     ),
-    Role.AGENT: frozenset({P.SMS_READ, P.COUNTER, P.CUSTOMERS_READ, P.CUSTOMERS_NOTE}),
-    Role.ANALYST: frozenset({P.SETUP_READ, P.CUSTOMERS_READ}),
+    Role.AGENT: frozenset(
+        {P.SMS_READ, P.COUNTER, P.CUSTOMERS_READ, P.CUSTOMERS_NOTE, P.TILL, P.DASHBOARD}
+    ),
+    Role.ANALYST: frozenset({P.SETUP_READ, P.CUSTOMERS_READ, P.DASHBOARD}),
+    # Sees only the till of the partner it is bound to, and no member records.
+    Role.CASHIER: frozenset({P.TILL}),
 }
 
 

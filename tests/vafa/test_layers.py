@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vafa.server import DOMAINS
+from vafa.server import DOMAINS, load
 from vafa.settings import ROOT
 
 FRONTS = ("portal", "admin")
@@ -60,6 +60,9 @@ def test_every_package_is_in_a_layer():
         assert layer(name) is not None, name
 
 
+USES = {domain.name: set(domain.uses) for domain in load()}
+
+
 @pytest.mark.parametrize(("name", "path"), modules(), ids=lambda value: str(value))
 def test_dependencies_point_down(name, path):
     own = layer(name)
@@ -68,7 +71,14 @@ def test_dependencies_point_down(name, path):
         other = layer(imported)
         if other is None or imported.split(".")[0] == top and other == own:
             continue
+        if own == other == 2 and imported.split(".")[0] in USES.get(top, ()):
+            continue  # a domain built on another (declared in `Domain.uses`)
         assert other < own, f"{name} (layer {own}) imports {imported} (layer {other})"
+
+
+def test_a_domain_imports_only_the_domains_it_declares():
+    # sms_codes and loyalty never import each other; partners builds on loyalty.
+    assert "loyalty" not in USES["sms_codes"] and "sms_codes" not in USES["loyalty"]
 
 
 def test_the_kernel_imports_no_domain_and_no_front():

@@ -8,6 +8,7 @@ never be served.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -72,3 +73,12 @@ _ = gettext
 def N_(message: str) -> str:
     """Mark a string for extraction; it is translated later, where it is shown."""
     return message
+
+
+def localized(texts: Mapping[str, str] | None, language: str | None = None) -> str:
+    """Text stored per language (a name typed in fa, en, hy): the reader's, else
+    English, else whichever there is."""
+    if not texts:
+        return ""
+    language = language or current_language.get()
+    return texts.get(language) or texts.get("en") or next(iter(texts.values()), "")

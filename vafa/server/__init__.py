@@ -17,6 +17,7 @@ DOMAINS: tuple[str, ...] = (
     "customers",
     "loyalty",
     "sms_codes",
+    "partners",
 )
 
 

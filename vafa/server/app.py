@@ -17,6 +17,7 @@ from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from sqlalchemy import text
@@ -107,10 +108,12 @@ def create_app(settings: Settings | None = None, composition: Composition | None
                     await asyncio.wait_for(task, timeout=10)
             await engine.dispose()
 
+    admin_nav = sorted([*ADMIN_NAV, *composition.admin_nav], key=lambda e: e.order)
+    state.admin_nav = admin_nav  # a staff member's first page is the first entry they may open
     template_globals: dict[str, Any] = {
         **composition.template_helpers,
         "portal_nav": composition.portal_nav,
-        "admin_nav": sorted([*ADMIN_NAV, *composition.admin_nav], key=lambda e: e.order),
+        "admin_nav": admin_nav,
     }
     handlers: list[Any] = [
         portal_router(settings, composition.portal),
@@ -157,6 +160,14 @@ def create_app(settings: Settings | None = None, composition: Composition | None
             version="0.1.0",
             path="/schema",
             render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+            # The API's callers (partners' tills) authenticate with a bearer key.
+            components=Components(
+                security_schemes={
+                    "BearerAuth": SecurityScheme(
+                        type="http", scheme="bearer", description="A partner's API key"
+                    )
+                }
+            ),
         ),
         exception_handlers={
             UserError: user_error_handler,

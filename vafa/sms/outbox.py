@@ -17,12 +17,27 @@ OTP_MESSAGE = N_("Your Vafa login code: %(code)s")
 
 
 async def queue_text(
-    session: AsyncSession, *, to: str, body: str, urgent: bool = False, sender: str | None = None
+    session: AsyncSession,
+    *,
+    to: str,
+    body: str,
+    urgent: bool = False,
+    sender: str | None = None,
+    secret: str | None = None,
 ) -> SmsMessage:
     """An ordinary message. Reminders and club news wait for the club's daytime window;
     `urgent=True` (a reply the person just asked for) goes at any hour. `sender`: the
-    line it leaves from, when not the default one."""
-    message = SmsMessage(to=to, body=body, kind="text", urgent=urgent, sender=sender)
+    line it leaves from, when not the default one. `secret`: a code in the body that
+    staff pages never show (a consent code)."""
+    message = SmsMessage(
+        to=to,
+        body=body,
+        kind="text",
+        urgent=urgent,
+        sender=sender,
+        sensitive=secret is not None,
+        tokens={"code": secret} if secret is not None else None,
+    )
     session.add(message)
     await session.flush()
     return message

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -29,6 +29,20 @@ MESSAGES = {
     413: N_("What you sent is too large."),
     429: N_("Too many attempts. Please wait a little and try again."),
     500: N_("Something went wrong on our side. Please try again later."),
+}
+# The problem JSON's `code` when the refusal names none.
+CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "rate_limited",
+    500: "server_error",
 }
 TITLES = {
     400: N_("Invalid request"),
@@ -54,6 +68,8 @@ def error_response(
     status: int,
     message: str | None = None,
     headers: dict[str, str] | None = None,
+    code: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response[Any]:
     # Errors raised before routing (404, 405) never pass the language middleware.
     settings = request.app.state.settings
@@ -62,9 +78,17 @@ def error_response(
     title = gettext(TITLES[known])
     message = message or gettext(MESSAGES[known])
     if _wants_json(request):
-        # RFC 9457 problem details.
+        # RFC 9457 problem details, with a stable `code` for programs.
+        code = code or CODES.get(status) or CODES[known]
         return Response(
-            {"type": "about:blank", "title": title, "status": status, "detail": message},
+            {
+                "type": "about:blank",
+                "title": title,
+                "status": status,
+                "detail": message,
+                "code": code,
+                **(extra or {}),
+            },
             status_code=status,
             headers=headers,
             media_type="application/problem+json",
@@ -95,7 +119,15 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
                 return Response(b"", status_code=200, headers={"HX-Redirect": target})
             return Redirect(target)
     # Headers the exception carries stay: a 405's `Allow` lists the methods there are.
-    return error_response(request, exc.status_code, headers=exc.headers)
+    extra = None
+    if isinstance(exc, ValidationException) and _wants_json(request):
+        # Which fields were wrong, as Litestar found them (names and reasons, no values).
+        extra = {"errors": [
+            {"field": str(e.get("key") or ""), "reason": str(e.get("message") or "")}
+            for e in (exc.extra if isinstance(exc.extra, list) else [])
+            if isinstance(e, dict)
+        ]}
+    return error_response(request, exc.status_code, headers=exc.headers, extra=extra)
 
 
 def user_error_handler(request: Request[Any, Any, Any], exc: UserError) -> Response[Any]:
@@ -103,7 +135,7 @@ def user_error_handler(request: Request[Any, Any, Any], exc: UserError) -> Respo
     current_language.set(
         scope_language(request.scope, request.app.state.settings.default_language)
     )
-    return error_response(request, exc.status, exc.text())
+    return error_response(request, exc.status, exc.text(), headers=exc.headers, code=exc.code)
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

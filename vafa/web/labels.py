@@ -19,6 +19,7 @@ ROLE_LABELS = {
     "manager": N_("Manager"),
     "agent": N_("Agent"),
     "analyst": N_("Analyst"),
+    "cashier": N_("Cashier"),
 }
 SMS_STATUS_LABELS = {
     "pending": N_("Waiting"),

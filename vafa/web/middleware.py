@@ -45,8 +45,35 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return None
 
 
+def _accepted(scope: Scope) -> str | None:
+    """The first of our languages in `Accept-Language`, by its q-values."""
+    for key, value in scope.get("headers", []):
+        if key != b"accept-language":
+            continue
+        ranked = []
+        for position, part in enumerate(value.decode("latin-1").split(",")[:20]):
+            tag, _, params = part.strip().partition(";")
+            q = 1.0
+            if params.strip().startswith("q="):
+                try:
+                    q = float(params.strip()[2:])
+                except ValueError:
+                    q = 0.0
+            ranked.append((-q, position, tag.strip().split("-")[0].lower()))
+        for q, _, tag in sorted(ranked):
+            language = parse_language(tag)
+            if language and q < 0:
+                return language
+    return None
+
+
 def scope_language(scope: Scope, default: str) -> str:
-    return parse_language(_cookie(scope, LANGUAGE_COOKIE)) or default
+    """The language cookie's; for the API (called by programs, not browsers) the
+    `Accept-Language` header's; else the club's."""
+    chosen = parse_language(_cookie(scope, LANGUAGE_COOKIE))
+    if chosen is None and str(scope.get("path", "")).startswith("/api/"):
+        chosen = _accepted(scope)
+    return chosen or default
 
 
 def language_middleware(default: str) -> Any:

@@ -19,6 +19,7 @@ from vafa.i18n import (
     current_language,
     direction,
     gettext,
+    localized,
     ngettext,
     translate,
 )
@@ -128,6 +129,7 @@ def build_environment(
         ),
         money_number=lambda value: format_amount(value, lang(), club.profile.currency),
         can=can,
+        localized=localized,
         new_key=new_key,
         last_day=lambda moment: last_day(moment, tz),
     )

@@ -1,0 +1,1 @@
+"""Partners: members earn and spend the club's points at other businesses."""

@@ -1,0 +1,248 @@
+"""Settlement: what each partner and the club owe each other for a period.
+
+Points come from the ledger and nothing else: earned there is what the partner's
+account issued (`earn` entries debiting it), less what returns gave back to it
+(`reverse` entries crediting it); redeemed there is what members spent into it
+(`redeem` entries crediting it), less redemptions given back (`reverse` entries
+debiting it). So a statement's points equal the sum of the account's entries in the
+period, to the point. Money: points earned times the partner's earn rate (the
+partner pays), points redeemed times its redeem rate (the club pays), and a
+commission on the period's net sales to members there (the partner pays).
+
+Periods are the club's months (Solar Hijri in Iran) by default, or any days. Closing
+a period stores its figures and the terms they were worked out at; a closed period
+shows what was stored, whatever happens to the partner's terms afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loyalty.models import EntryKind, JournalEntry, Purchase, Refund
+from partners.models import Partner, Statement
+from vafa import audit
+from vafa.actor import Actor
+from vafa.calendar import end_of_range, local_day, start_of_day
+from vafa.database import utcnow
+from vafa.errors import UserError
+from vafa.i18n import N_
+
+BASIS = 10_000  # commission is kept in basis points
+
+
+@dataclass(frozen=True)
+class Figures:
+    earned: int  # points earned at the partner, net of returns
+    earned_gross: int
+    earn_returned: int
+    redeemed: int  # points spent there, net of redemptions given back
+    redeemed_gross: int
+    redeem_returned: int
+    sales: int  # Rials of members' purchases there, net of returns
+    earn_rate: int  # Rials per point, as agreed for this period
+    redeem_rate: int
+    commission_bp: int
+    earn_value: int  # the partner owes: earned × earn rate
+    commission: int  # the partner owes: sales × commission
+    redeem_value: int  # the club owes: redeemed × redeem rate
+    net: int  # > 0: the partner pays the club; < 0: the club pays the partner
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One partner's statement for a period."""
+
+    partner: Partner
+    first_day: date
+    last_day: date
+    figures: Figures
+    closed: Statement | None  # the stored statement, if the period is closed
+
+
+async def _points(
+    session: AsyncSession, account_id: int, since: object, until: object
+) -> tuple[int, int, int, int]:
+    """(earned, earn returned, redeemed, redeem returned) from the account's entries."""
+    in_period = and_(JournalEntry.created_at >= since, JournalEntry.created_at < until)
+
+    def total(side: object, kind: EntryKind) -> object:
+        return func.coalesce(
+            func.sum(case((and_(side == account_id, JournalEntry.kind == kind), JournalEntry.amount), else_=0)),
+            0,
+        )
+
+    row = (
+        await session.execute(
+            select(
+                total(JournalEntry.debit_account_id, EntryKind.EARN),
+                total(JournalEntry.credit_account_id, EntryKind.REVERSE),
+                total(JournalEntry.credit_account_id, EntryKind.REDEEM),
+                total(JournalEntry.debit_account_id, EntryKind.REVERSE),
+            ).where(
+                in_period,
+                (JournalEntry.debit_account_id == account_id)
+                | (JournalEntry.credit_account_id == account_id),
+            )
+        )
+    ).one()
+    earned, earn_back, redeemed, redeem_back = (int(v or 0) for v in row)
+    return earned, earn_back, redeemed, redeem_back
+
+
+async def _sales(session: AsyncSession, account_id: int, since: object, until: object) -> int:
+    bought = await session.scalar(
+        select(func.coalesce(func.sum(Purchase.amount), 0)).where(
+            Purchase.issuer_account_id == account_id,
+            Purchase.created_at >= since,
+            Purchase.created_at < until,
+        )
+    )
+    returned = await session.scalar(
+        select(func.coalesce(func.sum(Refund.amount), 0))
+        .join(Purchase, Purchase.id == Refund.purchase_id)
+        .where(
+            Purchase.issuer_account_id == account_id,
+            Refund.created_at >= since,
+            Refund.created_at < until,
+        )
+    )
+    return int(bought or 0) - int(returned or 0)
+
+
+async def figures(
+    session: AsyncSession, partner: Partner, first_day: date, last_day: date, tz: str
+) -> Figures:
+    """The period's figures as the ledger has them now, at the partner's terms now."""
+    since, until = start_of_day(first_day, tz), end_of_range(last_day, tz)
+    earned, earn_back, redeemed, redeem_back = await _points(
+        session, partner.account_id, since, until
+    )
+    sales = await _sales(session, partner.account_id, since, until)
+    net_earned, net_redeemed = earned - earn_back, redeemed - redeem_back
+    earn_value = net_earned * partner.earn_rials_per_point
+    redeem_value = net_redeemed * partner.redeem_rials_per_point
+    # Half a Rial and up rounds away from zero.
+    commission = (abs(sales) * partner.commission_bp * 2 + BASIS) // (2 * BASIS)
+    commission = commission if sales >= 0 else -commission
+    return Figures(
+        earned=net_earned,
+        earned_gross=earned,
+        earn_returned=earn_back,
+        redeemed=net_redeemed,
+        redeemed_gross=redeemed,
+        redeem_returned=redeem_back,
+        sales=sales,
+        earn_rate=partner.earn_rials_per_point,
+        redeem_rate=partner.redeem_rials_per_point,
+        commission_bp=partner.commission_bp,
+        earn_value=earn_value,
+        commission=commission,
+        redeem_value=redeem_value,
+        net=earn_value + commission - redeem_value,
+    )
+
+
+def _check_period(first_day: date, last_day: date) -> None:
+    if last_day < first_day:
+        raise UserError(N_("The last day cannot be before the first day."))
+    if (last_day - first_day).days > 366:
+        raise UserError(N_("A period can be at most a year."))
+
+
+async def statements(
+    session: AsyncSession,
+    first_day: date,
+    last_day: date,
+    tz: str,
+    *,
+    partner_id: int | None = None,
+) -> list[Line]:
+    """Every partner's statement for the period (not the home partner: the club does
+    not settle with itself): the stored one where the period was closed."""
+    _check_period(first_day, last_day)
+    query = select(Partner).where(Partner.home.is_(False)).order_by(Partner.id)
+    if partner_id is not None:
+        query = query.where(Partner.id == partner_id)
+    partners = (await session.scalars(query)).all()
+    closed = {
+        s.partner_id: s
+        for s in (
+            await session.scalars(
+                select(Statement).where(
+                    Statement.first_day == first_day, Statement.last_day == last_day
+                )
+            )
+        ).all()
+    }
+    lines = []
+    for partner in partners:
+        stored = closed.get(partner.id)
+        found = (
+            Figures(**stored.figures)
+            if stored is not None
+            else await figures(session, partner, first_day, last_day, tz)
+        )
+        lines.append(Line(partner, first_day, last_day, found, stored))
+    return lines
+
+
+async def close(
+    session: AsyncSession, *, actor: Actor, partner_id: int, first_day: date, last_day: date, tz: str
+) -> Statement:
+    """Freeze a period that has ended. Closed periods of one partner never overlap."""
+    _check_period(first_day, last_day)
+    if last_day >= local_day(utcnow(), tz):
+        raise UserError(
+            N_("A period can be closed once its last day is over."), status=409, code="period_open"
+        )
+    partner = await session.get(Partner, partner_id)
+    if partner is None or partner.home:
+        raise UserError(N_("This partner does not exist."), status=404, code="not_found")
+    overlapping = await session.scalar(
+        select(Statement.id).where(
+            Statement.partner_id == partner.id,
+            Statement.first_day <= last_day,
+            Statement.last_day >= first_day,
+        )
+    )
+    if overlapping is not None:
+        raise UserError(
+            N_("Part of this period is already closed."), status=409, code="period_closed"
+        )
+    found = await figures(session, partner, first_day, last_day, tz)
+    statement = Statement(
+        partner_id=partner.id,
+        first_day=first_day,
+        last_day=last_day,
+        figures=found.as_dict(),
+        closed_by=actor.label,
+        closed_at=utcnow(),
+    )
+    try:
+        async with session.begin_nested():
+            session.add(statement)
+    except IntegrityError:
+        raise UserError(
+            N_("Part of this period is already closed."), status=409, code="period_closed"
+        ) from None
+    await audit.record(
+        session,
+        actor=actor,
+        action="partner.settle",
+        object_type="partner",
+        object_id=partner.id,
+        details={
+            "first_day": first_day.isoformat(),
+            "last_day": last_day.isoformat(),
+            "amount": found.net,
+        },
+    )
+    return statement
