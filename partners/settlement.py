@@ -17,11 +17,12 @@ shows what was stored, whatever happens to the partner's terms afterwards.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from loyalty.models import EntryKind, JournalEntry, Purchase, Refund
 from partners.models import Partner, Statement
@@ -68,16 +69,14 @@ class Line:
 
 
 async def _points(
-    session: AsyncSession, account_id: int, since: object, until: object
+    session: AsyncSession, account_id: int, since: datetime, until: datetime
 ) -> tuple[int, int, int, int]:
     """(earned, earn returned, redeemed, redeem returned) from the account's entries."""
     in_period = and_(JournalEntry.created_at >= since, JournalEntry.created_at < until)
 
-    def total(side: object, kind: EntryKind) -> object:
-        return func.coalesce(
-            func.sum(case((and_(side == account_id, JournalEntry.kind == kind), JournalEntry.amount), else_=0)),
-            0,
-        )
+    def total(side: InstrumentedAttribute[int], kind: EntryKind) -> ColumnElement[int]:
+        matches = and_(side == account_id, JournalEntry.kind == kind)
+        return func.coalesce(func.sum(case((matches, JournalEntry.amount), else_=0)), 0)
 
     row = (
         await session.execute(
@@ -97,7 +96,9 @@ async def _points(
     return earned, earn_back, redeemed, redeem_back
 
 
-async def _sales(session: AsyncSession, account_id: int, since: object, until: object) -> int:
+async def _sales(
+    session: AsyncSession, account_id: int, since: datetime, until: datetime
+) -> int:
     bought = await session.scalar(
         select(func.coalesce(func.sum(Purchase.amount), 0)).where(
             Purchase.issuer_account_id == account_id,

@@ -15,9 +15,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
-from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody
 
 from partners import idempotency, services, till
