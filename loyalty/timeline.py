@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty import tiers
 from loyalty.models import (
+    PARTNER,
     PENDING,
     WALLET,
     Account,
@@ -35,13 +36,24 @@ def _older(column: Any, before: datetime | None) -> Any:
     return column < before if before is not None else True
 
 
+def _partner_accounts() -> Any:
+    """The partners' ledger accounts (a few rows, found through the accounts' owner
+    index: a partner's has no customer). What happened at a partner is the partners
+    domain's item, so it is not shown here a second time."""
+    return select(Account.id).where(Account.customer_id.is_(None), Account.kind == PARTNER)
+
+
 async def timeline(
     session: AsyncSession, customer_id: int, before: datetime | None, limit: int
 ) -> list[TimelineItem]:
     items: list[TimelineItem] = []
     purchases = await session.scalars(
         select(Purchase)
-        .where(Purchase.customer_id == customer_id, _older(Purchase.created_at, before))
+        .where(
+            Purchase.customer_id == customer_id,
+            _older(Purchase.created_at, before),
+            Purchase.issuer_account_id.not_in(_partner_accounts()),
+        )
         .order_by(Purchase.created_at.desc())
         .limit(limit)
     )
@@ -58,7 +70,11 @@ async def timeline(
     refunds = await session.scalars(
         select(Refund)
         .join(Purchase, Purchase.id == Refund.purchase_id)
-        .where(Purchase.customer_id == customer_id, _older(Refund.created_at, before))
+        .where(
+            Purchase.customer_id == customer_id,
+            _older(Refund.created_at, before),
+            Purchase.issuer_account_id.not_in(_partner_accounts()),
+        )
         .order_by(Refund.created_at.desc())
         .limit(limit)
     )
@@ -86,6 +102,8 @@ async def timeline(
             JournalEntry.customer_id == customer_id,
             _older(JournalEntry.created_at, before),
             JournalEntry.cause_type.is_(None) | JournalEntry.cause_type.not_in(SHOWN_ELSEWHERE),
+            JournalEntry.debit_account_id.not_in(_partner_accounts()),
+            JournalEntry.credit_account_id.not_in(_partner_accounts()),
         )
         .order_by(JournalEntry.id.desc())
         .limit(limit)

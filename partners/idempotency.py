@@ -11,6 +11,7 @@ first commits, then replays its answer; a twin in this process is told 409 at on
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -57,11 +58,12 @@ def clean_key(raw: str | None) -> str:
     return key
 
 
-def fingerprint(method: str, path: str, body: Any) -> str:
+def fingerprint(method: str, path: str, body: Any, secret: str) -> str:
     """The same call: method, path and the body's JSON value (not its bytes: key order
-    and spacing may differ between retries)."""
+    and spacing may differ between retries). Keyed with the server's secret: a body
+    holds a member code, which a plain hash kept in the database would give away."""
     canonical = json.dumps([method, path, body], sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hmac.new(secret.encode(), canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def _reused() -> UserError:

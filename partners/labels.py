@@ -15,6 +15,12 @@ CATEGORY_LABELS = {
     "services": N_("Services"),
     "other": N_("Other"),
 }
+# The name fields of a partner's form, one per language.
+NAME_FIELDS = {
+    "fa": N_("Name in Persian"),
+    "hy": N_("Name in Armenian"),
+    "en": N_("Name in English"),
+}
 TRANSACTION_LABELS = {
     "earn": N_("Earned"),
     "redeem": N_("Spent"),

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty import ledger
@@ -115,8 +116,9 @@ async def update_partner(
     before = _values(partner)
     for name, value in terms.__dict__.items():
         setattr(partner, name, value)
-    if partner.home:  # the club's own tills always earn and spend, at no cost
+    if partner.home:  # the club's own tills always earn and spend, uncapped, at no cost
         partner.earn = partner.redeem = True
+        partner.monthly_earn_cap = partner.monthly_redeem_cap = None
     else:
         await session.execute(
             update(Account).where(Account.id == partner.account_id).values(name=terms.name)
@@ -140,16 +142,19 @@ async def home_partner(session: AsyncSession, *, name: str = "") -> Partner:
     if partner is not None:
         return partner
     account_id = await ledger.programme_account(session)
-    async with session.begin_nested():
-        partner = Partner(
-            name={"fa": name or "فروشگاه باشگاه", "en": name or "The club's shop"},
-            home=True,
-            earn=True,
-            redeem=True,
-            account_id=account_id,
-            created_at=utcnow(),
-        )
-        session.add(partner)
+    try:
+        async with session.begin_nested():
+            partner = Partner(
+                name={"fa": name or "فروشگاه باشگاه", "en": name or "The club's shop"},
+                home=True,
+                earn=True,
+                redeem=True,
+                account_id=account_id,
+                created_at=utcnow(),
+            )
+            session.add(partner)
+    except IntegrityError:  # made at the same moment by another request
+        return await home_partner(session, name=name)
     return partner
 
 

@@ -187,7 +187,8 @@ async def statements(
     for partner in partners:
         stored = closed.get(partner.id)
         found = (
-            Figures(**stored.figures)
+            # Figures named since the statement was closed read as 0.
+            Figures(**{name: stored.figures.get(name, 0) for name in Figures.__dataclass_fields__})
             if stored is not None
             else await figures(session, partner, first_day, last_day, tz)
         )

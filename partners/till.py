@@ -44,6 +44,7 @@ CONSENTS_PER_MEMBER = 5  # consent SMS to one member in 10 minutes
 CONSENTS_PER_PARTNER = 300  # ... from one partner
 WRONG_CODES = 5  # wrong consent or member codes per partner and member in 10 minutes
 WRONG_MEMBER_CODES = 30  # unknown member codes per partner in 10 minutes
+MEMBER_CODES_PER_MEMBER = 10  # new member codes in 10 minutes
 MAX_POINTS = 10**9
 
 CONSENT_SMS = N_(
@@ -420,6 +421,8 @@ async def check_consent(
     """The consent this code gives: for this partner, this member and exactly these
     points, unused and not expired. Wrong codes are counted (the caller commits the
     count), and after a few the member's codes stop working here for a while."""
+    if not code.strip():  # none given: nothing guessed
+        raise _invalid_consent()
     bucket, key = "partner_consent_wrong", f"{partner.id}:{customer.id}"
     await _refuse_guessing(session, bucket, key, WRONG_CODES)
     digits = _digits(code, CONSENT_DIGITS)
@@ -628,6 +631,18 @@ class ShownCode:
 
 async def new_member_code(session: AsyncSession, settings: Settings, customer_id: int) -> ShownCode:
     """A fresh code for the member to show at a till; the one before stops working."""
+    if not await ratelimit.hit(
+        session,
+        bucket="partner_member_code_new",
+        key=str(customer_id),
+        limit=MEMBER_CODES_PER_MEMBER,
+        window=WINDOW,
+    ):
+        raise UserError(
+            N_("Too many codes were asked for. Please wait a few minutes."),
+            status=429,
+            code="rate_limited",
+        )
     now = utcnow()
     await session.execute(
         update(MemberCode)

@@ -251,7 +251,9 @@ class PartnerApi(Controller):
             db,
             partner_id=partner.partner.id,
             key=key,
-            print_=idempotency.fingerprint("POST", request.url.path, msgspec.to_builtins(data)),
+            print_=idempotency.fingerprint(
+                "POST", request.url.path, msgspec.to_builtins(data), settings.secret_key
+            ),
             work=work,
             check=check,
         )
@@ -318,7 +320,9 @@ class PartnerApi(Controller):
             db,
             partner_id=partner.partner.id,
             key=key,
-            print_=idempotency.fingerprint("POST", request.url.path, msgspec.to_builtins(data)),
+            print_=idempotency.fingerprint(
+                "POST", request.url.path, msgspec.to_builtins(data), settings.secret_key
+            ),
             work=work,
             check=check,
         )
@@ -331,6 +335,7 @@ class PartnerApi(Controller):
         transaction_id: PathId,
         partner: Caller,
         db: DB,
+        settings: AppSettings,
         data: JSONBody[ReverseIn | None] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[TransactionOut]:
@@ -350,7 +355,9 @@ class PartnerApi(Controller):
             db,
             partner_id=partner.partner.id,
             key=key,
-            print_=idempotency.fingerprint("POST", request.url.path, {"amount": amount}),
+            print_=idempotency.fingerprint(
+                "POST", request.url.path, {"amount": amount}, settings.secret_key
+            ),
             work=work,
         )
         return _answer(answer)

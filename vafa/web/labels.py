@@ -80,7 +80,9 @@ def merge_labels(*groups: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str
 # Values that are codes or account names: they read left to right in any language.
 LEFT_TO_RIGHT_VALUES = frozenset({"username", "receipt", "code"})
 # Values that are money, in stored units (Rials or Drams): shown in the club's unit.
-MONEY_VALUES = frozenset({"amount", "rials_per_point"})
+MONEY_VALUES = frozenset(
+    {"amount", "rials_per_point", "earn_rials_per_point", "redeem_rials_per_point"}
+)
 
 
 def _value(
