@@ -120,7 +120,7 @@ async def assert_menu_on_one_line(page: Page) -> None:
                   fits: text.width <= box.width + 0.5};
         })"""
     )
-    assert len(lines) == 4, lines
+    assert len(lines) == 5, lines  # home, rewards, partners, history, profile
     assert all(line["lines"] == 1 and line["fits"] for line in lines), lines
 
 
