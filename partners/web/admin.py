@@ -230,15 +230,6 @@ def month_label(first: date, last: date, language: str, tz: str) -> str:
     return babel_format_date(first, "LLLL y", locale=_BABEL[language])
 
 
-def day_text(day: date, language: str) -> str:
-    """A day in a CSV cell or a file name: sortable ASCII, Solar Hijri for a Persian
-    reader (1405-07-01), ISO otherwise."""
-    if language == "fa":
-        j = jdatetime.date.fromgregorian(date=day)
-        return f"{j.year:04d}-{j.month:02d}-{j.day:02d}"
-    return day.isoformat()
-
-
 def period_query(first: date, last: date) -> str:
     return urlencode({"first": first.isoformat(), "last": last.isoformat()})
 
@@ -422,8 +413,8 @@ class SettlementController(Controller):
             rows.append(
                 [
                     localized(line.partner.name, language),
-                    day_text(first, language),
-                    day_text(last, language),
+                    csv_export.day(first, language),
+                    csv_export.day(last, language),
                     f.earned_gross,
                     f.earn_returned,
                     f.earned,
@@ -446,7 +437,7 @@ class SettlementController(Controller):
         async def chunks() -> AsyncIterator[list[list[Any]]]:
             yield rows
 
-        name = f"settlement-{day_text(first, language)}-{day_text(last, language)}.csv"
+        name = f"settlement-{csv_export.day(first, language)}-{csv_export.day(last, language)}.csv"
         return csv_export.download(name, header, chunks())
 
 

@@ -3,7 +3,6 @@ one-time code a member shows at a partner's till."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -13,7 +12,7 @@ from loyalty.web.portal import qr_data_uri
 from partners import member_queries, till
 from vafa.database import DB
 from vafa.i18n import current_language
-from vafa.i18n.formatting import format_number_text, local
+from vafa.i18n.formatting import format_time
 from vafa.web.deps import AppSettings
 
 Member = Request[Any, Any, Any]  # request.user is the logged-in Customer
@@ -25,11 +24,6 @@ NO_STORE = {"cache-control": "no-store"}
 def grouped(code: str) -> str:
     """The code in threes, as a cashier reads it: 012 345 678 9."""
     return " ".join(code[i : i + 3] for i in range(0, len(code), 3))
-
-
-def clock_time(moment: datetime, tz: str) -> str:
-    """The club's local time of day (14:05), in the page's digits."""
-    return format_number_text(local(moment, tz).strftime("%H:%M"), current_language.get())
 
 
 class PartnersController(Controller):
@@ -52,7 +46,7 @@ class PartnersController(Controller):
             context={
                 "code": grouped(shown.code),
                 "qr": qr_data_uri(shown.code),
-                "until": clock_time(shown.expires_at, settings.timezone),
+                "until": format_time(shown.expires_at, current_language.get(), settings.timezone),
                 "minutes": int(till.MEMBER_CODE_TTL.total_seconds() // 60),
             },
             headers=NO_STORE,

@@ -16,7 +16,6 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -27,7 +26,7 @@ from partners import idempotency, member_queries, services, till
 from vafa.database import COMMIT_REFUSALS, DB, utcnow
 from vafa.errors import UserError
 from vafa.i18n import N_, current_language
-from vafa.i18n.formatting import format_number_text, local
+from vafa.i18n.formatting import format_time
 from vafa.i18n.normalize import to_ascii_digits
 from vafa.permissions import Permission, Role, requires
 from vafa.security.sessions import client_ip
@@ -86,11 +85,6 @@ async def till_of(request: Staff, db: DB, settings: Settings) -> till.Till:
     return till.Till.for_staff(partner, staff.id, client_ip(request, settings))
 
 
-def clock_time(moment: datetime, tz: str) -> str:
-    """The club's local time of day (14:05), in the page's digits."""
-    return format_number_text(local(moment, tz).strftime("%H:%M"), current_language.get())
-
-
 @dataclass(frozen=True)
 class Notice:
     """A message the page shows above the form (a consent code sent, a member found)."""
@@ -134,7 +128,6 @@ async def page(
             "done": done,
             "again": again,
             "today": await member_queries.today(db, partner.id, tz),
-            "time_of": lambda moment: clock_time(moment, tz),
         },
         status_code=error.status if error else 200,
     )
@@ -295,7 +288,9 @@ class TillController(Controller):
             ),
             {
                 "points": asked.consent.points,
-                "time": clock_time(asked.consent.expires_at, settings.timezone),
+                "time": format_time(
+                    asked.consent.expires_at, current_language.get(), settings.timezone
+                ),
             },
         )
         return await page(request, db, settings, desk, form=data, notice=notice)

@@ -57,6 +57,12 @@ def format_short_date(value: date | datetime, language: str, tz: str = "Asia/Teh
     return value.isoformat()
 
 
+def format_time(value: datetime, language: str, tz: str = "Asia/Tehran") -> str:
+    """The time of day in the club's zone, in the reader's digits: ۱۴:۰۵, 14:05."""
+    time = babel_format_time(local(value, tz), "HH:mm", locale=_BABEL_LOCALE[language])
+    return format_number_text(time, language)
+
+
 def format_datetime(value: datetime, language: str, tz: str = "Asia/Tehran") -> str:
     when = local(value, tz)
     time = babel_format_time(when, "HH:mm", locale=_BABEL_LOCALE[language])

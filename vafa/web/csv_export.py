@@ -8,7 +8,7 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -35,16 +35,21 @@ def cell(value: Any) -> str:
     return text
 
 
+def day(value: date, language: str) -> str:
+    """A day, sortable and with ASCII digits (a cell, a file name): Solar Hijri for a
+    Persian reader (1405-09-05), ISO otherwise (2026-11-26)."""
+    if language == "fa":
+        j = jdatetime.date.fromgregorian(date=value)
+        return f"{j.year:04d}-{j.month:02d}-{j.day:02d}"
+    return value.isoformat()
+
+
 def moment(value: datetime | None, language: str, tz: str) -> str:
-    """A time in the club's zone, sortable and with ASCII digits: Solar Hijri for a
-    Persian reader (1405-09-05 20:24), ISO otherwise (2026-11-26 20:24)."""
+    """A time in the club's zone, as `day` writes days: 1405-09-05 20:24."""
     if value is None:
         return ""
     when = local(value, tz)
-    if language == "fa":
-        day = jdatetime.date.fromgregorian(date=when.date())
-        return f"{day.year:04d}-{day.month:02d}-{day.day:02d} {when:%H:%M}"
-    return f"{when:%Y-%m-%d %H:%M}"
+    return f"{day(when.date(), language)} {when:%H:%M}"
 
 
 def lines(rows: Iterable[Sequence[Any]]) -> str:

@@ -29,6 +29,7 @@ from vafa.i18n.formatting import (
     format_number,
     format_number_text,
     format_short_date,
+    format_time,
 )
 from vafa.i18n.normalize import format_phone
 from vafa.money import UNIT_NAMES, format_amount
@@ -151,6 +152,9 @@ def build_environment(
     def _datetime(value: datetime | None) -> str:
         return format_datetime(value, lang(), tz) if value else ""
 
+    def _time(value: datetime | None) -> str:
+        return format_time(value, lang(), tz) if value else ""
+
     def _last_day(value: datetime | None) -> str:
         # An expiry instant is the start of the first day without the points; people
         # want the last day they can still use them.
@@ -180,6 +184,7 @@ def build_environment(
         date=_date,
         short_date=_short_date,
         datetime=_datetime,
+        time=_time,
         last_day=_last_day,
         use_by=_use_by,
         phone=_phone,
