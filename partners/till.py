@@ -47,6 +47,9 @@ WRONG_MEMBER_CODES = 30  # unknown member codes per partner in 10 minutes
 MEMBER_CODES_PER_MEMBER = 10  # new member codes in 10 minutes
 MAX_POINTS = 10**9
 
+NO_CONSENT = N_(
+    "Enter the consent code texted to the member, or ask them to show their member code."
+)
 CONSENT_SMS = N_(
     "%(code)s is your code to spend %(points)s %(club)s points at %(partner)s. "
     "Give it to the cashier only if you agree. It is valid for 5 minutes."
@@ -192,6 +195,48 @@ async def find_member(
         assert customer is not None
         return Member(customer, shown)
     return Member(await member_by_phone(session, phone or ""))
+
+
+async def earning_phone(
+    session: AsyncSession,
+    partner: Partner,
+    settings: Settings,
+    *,
+    phone: str | None,
+    member_code: str | None,
+) -> str:
+    """The number a purchase earns for: the member's whose code was shown (a wrong code
+    is counted), or the phone as typed (a new number may join where the partner enrols).
+    Run before anything is written, so the count survives a refusal."""
+    one_way(phone, member_code)
+    if member_code:
+        member = await find_member(session, partner, settings, phone=None, member_code=member_code)
+        return member.customer.phone
+    return clean_phone(phone or "")
+
+
+async def redemption_proof(
+    session: AsyncSession,
+    partner: Partner,
+    settings: Settings,
+    *,
+    phone: str | None,
+    member_code: str | None,
+    points: int,
+    consent_code: str | None,
+) -> tuple[Member, Consent | None]:
+    """Who spends and their consent: the member code they showed (itself the consent),
+    or their phone with the code texted for exactly these points. Wrong codes are
+    counted; run before anything is written."""
+    member = await find_member(
+        session, partner, settings, phone=phone, member_code=member_code
+    )
+    if member.shown is not None:
+        return member, None
+    consent = await check_consent(
+        session, partner, settings, customer=member.customer, points=points, code=consent_code or ""
+    )
+    return member, consent
 
 
 # --- what a cashier sees ---------------------------------------------------------------
@@ -421,8 +466,8 @@ async def check_consent(
     """The consent this code gives: for this partner, this member and exactly these
     points, unused and not expired. Wrong codes are counted (the caller commits the
     count), and after a few the member's codes stop working here for a while."""
-    if not code.strip():  # none given: nothing guessed
-        raise _invalid_consent()
+    if not code.strip():  # none given: nothing guessed, nothing counted
+        raise UserError(NO_CONSENT, status=422, code="invalid_consent")
     bucket, key = "partner_consent_wrong", f"{partner.id}:{customer.id}"
     await _refuse_guessing(session, bucket, key, WRONG_CODES)
     digits = _digits(code, CONSENT_DIGITS)

@@ -10,6 +10,7 @@ savepoint and is undone by a refusal, while the count of a wrong code stays.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -18,6 +19,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from partners import idempotency, services, till
 from partners.models import Transaction
@@ -25,6 +27,7 @@ from vafa.database import COMMIT_REFUSALS, DB
 from vafa.errors import UserError
 from vafa.i18n import N_
 from vafa.security.sessions import client_ip
+from vafa.settings import Settings
 from vafa.web.deps import AppSettings
 from vafa.web.forms import PathId
 
@@ -181,6 +184,34 @@ async def caller(request: Request[Any, Any, Any], db: DB, settings: AppSettings)
     return till.Till.for_key(partner, key.id, client_ip(request, settings))
 
 
+async def _moved(db: AsyncSession, done: Transaction) -> idempotency.Answer:
+    """The answer kept for a call that moved points: the transaction and the balance."""
+    balance = await till.balance(db, done.customer_id)
+    return idempotency.Answer(201, msgspec.to_builtins(_out(done, balance)))
+
+
+async def _once(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    partner: till.Till,
+    settings: Settings,
+    idempotency_key: str | None,
+    body: Any,
+    work: Callable[[int], Awaitable[idempotency.Answer]],
+    check: Callable[[], Awaitable[None]] | None = None,
+) -> Response[TransactionOut]:
+    """A call that moves points, once per `Idempotency-Key` (see `idempotency.once`)."""
+    answer = await idempotency.once(
+        db,
+        partner_id=partner.partner.id,
+        key=idempotency.clean_key(idempotency_key),
+        print_=idempotency.fingerprint("POST", request.url.path, body, settings.secret_key),
+        work=work,
+        check=check,
+    )
+    return _answer(answer)
+
+
 def _answer(answer: idempotency.Answer) -> Response[TransactionOut]:
     return Response(
         answer.body,  # type: ignore[arg-type]  # the stored JSON of a TransactionOut
@@ -221,18 +252,14 @@ class PartnerApi(Controller):
     ) -> Response[TransactionOut]:
         """A purchase at the partner: earns under the club's rules (201). The same
         receipt at the same partner earns once."""
-        key = idempotency.clean_key(idempotency_key)
         number: list[str] = []
 
         async def check() -> None:
-            till.one_way(data.phone, data.member_code)
-            if data.member_code:
-                member = await till.find_member(
-                    db, partner.partner, settings, phone=None, member_code=data.member_code
+            number.append(
+                await till.earning_phone(
+                    db, partner.partner, settings, phone=data.phone, member_code=data.member_code
                 )
-                number.append(member.customer.phone)
-            else:
-                number.append(till.clean_phone(data.phone or ""))
+            )
 
         async def work(_: int) -> idempotency.Answer:
             done = await till.earn(
@@ -244,20 +271,10 @@ class PartnerApi(Controller):
                 receipt=data.receipt,
                 categories=data.categories,
             )
-            body = msgspec.to_builtins(_out(done, await till.balance(db, done.customer_id)))
-            return idempotency.Answer(201, body)
+            return await _moved(db, done)
 
-        answer = await idempotency.once(
-            db,
-            partner_id=partner.partner.id,
-            key=key,
-            print_=idempotency.fingerprint(
-                "POST", request.url.path, msgspec.to_builtins(data), settings.secret_key
-            ),
-            work=work,
-            check=check,
-        )
-        return _answer(answer)
+        body = msgspec.to_builtins(data)
+        return await _once(request, db, partner, settings, idempotency_key, body, work, check)
 
     @post("/redemptions/consent", status_code=202, responses=ERRORS)
     async def consent(
@@ -283,24 +300,20 @@ class PartnerApi(Controller):
         """Spend the member's points here (soonest expiry first), with their consent: a
         `consent_code` texted for these points (with `phone`), or the `member_code` they
         show. `amount` in the answer is the points' value in Rials."""
-        key = idempotency.clean_key(idempotency_key)
         proof: list[Any] = []
 
         async def check() -> None:
-            member = await till.find_member(
-                db, partner.partner, settings, phone=data.phone, member_code=data.member_code
-            )
-            consent = None
-            if member.shown is None:
-                consent = await till.check_consent(
+            proof.extend(
+                await till.redemption_proof(
                     db,
                     partner.partner,
                     settings,
-                    customer=member.customer,
+                    phone=data.phone,
+                    member_code=data.member_code,
                     points=data.points,
-                    code=data.consent_code or "",
+                    consent_code=data.consent_code,
                 )
-            proof.extend((member, consent))
+            )
 
         async def work(_: int) -> idempotency.Answer:
             member, consent = proof
@@ -313,20 +326,10 @@ class PartnerApi(Controller):
                 consent=consent,
                 receipt=data.receipt,
             )
-            body = msgspec.to_builtins(_out(done, await till.balance(db, done.customer_id)))
-            return idempotency.Answer(201, body)
+            return await _moved(db, done)
 
-        answer = await idempotency.once(
-            db,
-            partner_id=partner.partner.id,
-            key=key,
-            print_=idempotency.fingerprint(
-                "POST", request.url.path, msgspec.to_builtins(data), settings.secret_key
-            ),
-            work=work,
-            check=check,
-        )
-        return _answer(answer)
+        body = msgspec.to_builtins(data)
+        return await _once(request, db, partner, settings, idempotency_key, body, work, check)
 
     @post("/transactions/{transaction_id:int}/reverse", status_code=201, opt={COMMIT_REFUSALS: True}, responses=ERRORS)
     async def reverse(
@@ -341,26 +344,16 @@ class PartnerApi(Controller):
     ) -> Response[TransactionOut]:
         """Undo one of this partner's transactions: a return of (part of) a purchase,
         under the club's return rules, or a redemption given back whole."""
-        key = idempotency.clean_key(idempotency_key)
         amount = data.amount if data is not None else None
 
         async def work(claim: int) -> idempotency.Answer:
             done = await till.reverse(
                 db, partner, transaction_id=transaction_id, amount=amount, key=f"api-{claim}"
             )
-            body = msgspec.to_builtins(_out(done, await till.balance(db, done.customer_id)))
-            return idempotency.Answer(201, body)
+            return await _moved(db, done)
 
-        answer = await idempotency.once(
-            db,
-            partner_id=partner.partner.id,
-            key=key,
-            print_=idempotency.fingerprint(
-                "POST", request.url.path, {"amount": amount}, settings.secret_key
-            ),
-            work=work,
-        )
-        return _answer(answer)
+        body = {"amount": amount}
+        return await _once(request, db, partner, settings, idempotency_key, body, work)
 
     @get("/transactions/{transaction_id:int}", responses=ERRORS)
     async def transaction(

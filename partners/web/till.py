@@ -53,9 +53,6 @@ WAIT_STEPS = 50
 
 NOT_BOUND = N_("This cashier login is not bound to a partner's till.")
 NO_MEMBER = N_("Enter the member's mobile number or the code they show.")
-NO_CONSENT = N_(
-    "Enter the consent code texted to the member, or ask them to show their member code."
-)
 CODE_IS_CONSENT = N_("The member showed their code: it is their consent, no SMS is needed.")
 FORM_USED = N_(
     "This form was already sent with other values. Check today's list before trying again."
@@ -231,13 +228,11 @@ class TillController(Controller):
             receipt = data.get("receipt", "")
 
             async def check() -> None:
-                if code:
-                    member = await till.find_member(
-                        db, desk.partner, settings, phone=None, member_code=code
+                number[:] = [
+                    await till.earning_phone(
+                        db, desk.partner, settings, phone=phone, member_code=code
                     )
-                    number[:] = [member.customer.phone]
-                else:
-                    number[:] = [till.clean_phone(phone or "")]
+                ]
 
             async def work(_: int) -> idempotency.Answer:
                 started = utcnow()
@@ -308,22 +303,15 @@ class TillController(Controller):
             consent_code = data.get("consent_code", "")
 
             async def check() -> None:
-                member = await till.find_member(
-                    db, desk.partner, settings, phone=phone, member_code=code
+                proof[:] = await till.redemption_proof(
+                    db,
+                    desk.partner,
+                    settings,
+                    phone=phone,
+                    member_code=code,
+                    points=points,
+                    consent_code=consent_code,
                 )
-                consent = None
-                if member.shown is None:
-                    if not consent_code.strip():
-                        raise UserError(NO_CONSENT, status=422, code="invalid_consent")
-                    consent = await till.check_consent(
-                        db,
-                        desk.partner,
-                        settings,
-                        customer=member.customer,
-                        points=points,
-                        code=consent_code,
-                    )
-                proof[:] = [member, consent]
 
             async def work(_: int) -> idempotency.Answer:
                 member, consent = proof
