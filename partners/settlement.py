@@ -16,13 +16,13 @@ shows what was stored, whatever happens to the partner's terms afterwards.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from loyalty.models import EntryKind, JournalEntry, Purchase, Refund
 from partners.models import Partner, Statement
@@ -68,65 +68,66 @@ class Line:
     closed: Statement | None  # the stored statement, if the period is closed
 
 
+Totals = dict[tuple[int, str], int]  # (account, kind) -> points
+
+
 async def _points(
-    session: AsyncSession, account_id: int, since: datetime, until: datetime
-) -> tuple[int, int, int, int]:
-    """(earned, earn returned, redeemed, redeem returned) from the account's entries."""
+    session: AsyncSession, accounts: list[int], since: datetime, until: datetime
+) -> tuple[Totals, Totals]:
+    """The accounts' points in the period by kind: what each issued (debits: earn, a
+    redemption given back) and what each received (credits: redeem, a return)."""
     in_period = and_(JournalEntry.created_at >= since, JournalEntry.created_at < until)
-
-    def total(side: InstrumentedAttribute[int], kind: EntryKind) -> ColumnElement[int]:
-        matches = and_(side == account_id, JournalEntry.kind == kind)
-        return func.coalesce(func.sum(case((matches, JournalEntry.amount), else_=0)), 0)
-
-    row = (
-        await session.execute(
-            select(
-                total(JournalEntry.debit_account_id, EntryKind.EARN),
-                total(JournalEntry.credit_account_id, EntryKind.REVERSE),
-                total(JournalEntry.credit_account_id, EntryKind.REDEEM),
-                total(JournalEntry.debit_account_id, EntryKind.REVERSE),
-            ).where(
-                in_period,
-                (JournalEntry.debit_account_id == account_id)
-                | (JournalEntry.credit_account_id == account_id),
-            )
+    totals: list[Totals] = []
+    for side, kinds in (
+        (JournalEntry.debit_account_id, (EntryKind.EARN, EntryKind.REVERSE)),
+        (JournalEntry.credit_account_id, (EntryKind.REDEEM, EntryKind.REVERSE)),
+    ):
+        rows = await session.execute(
+            select(side, JournalEntry.kind, func.sum(JournalEntry.amount))
+            .where(side.in_(accounts), JournalEntry.kind.in_(kinds), in_period)
+            .group_by(side, JournalEntry.kind)
         )
-    ).one()
-    earned, earn_back, redeemed, redeem_back = (int(v or 0) for v in row)
-    return earned, earn_back, redeemed, redeem_back
+        totals.append({(account, kind): int(total) for account, kind, total in rows.all()})
+    return totals[0], totals[1]
 
 
 async def _sales(
-    session: AsyncSession, account_id: int, since: datetime, until: datetime
-) -> int:
-    bought = await session.scalar(
-        select(func.coalesce(func.sum(Purchase.amount), 0)).where(
-            Purchase.issuer_account_id == account_id,
+    session: AsyncSession, accounts: list[int], since: datetime, until: datetime
+) -> dict[int, int]:
+    """Rials of members' purchases at each account's partner in the period, less the
+    returns made in it."""
+    bought = await session.execute(
+        select(Purchase.issuer_account_id, func.sum(Purchase.amount))
+        .where(
+            Purchase.issuer_account_id.in_(accounts),
             Purchase.created_at >= since,
             Purchase.created_at < until,
         )
+        .group_by(Purchase.issuer_account_id)
     )
-    returned = await session.scalar(
-        select(func.coalesce(func.sum(Refund.amount), 0))
+    returned = await session.execute(
+        select(Purchase.issuer_account_id, func.sum(Refund.amount))
         .join(Purchase, Purchase.id == Refund.purchase_id)
         .where(
-            Purchase.issuer_account_id == account_id,
+            Purchase.issuer_account_id.in_(accounts),
             Refund.created_at >= since,
             Refund.created_at < until,
         )
+        .group_by(Purchase.issuer_account_id)
     )
-    return int(bought or 0) - int(returned or 0)
+    sales = {account: int(total) for account, total in bought.all()}
+    for account, total in returned.all():
+        sales[account] = sales.get(account, 0) - int(total)
+    return sales
 
 
-async def figures(
-    session: AsyncSession, partner: Partner, first_day: date, last_day: date, tz: str
-) -> Figures:
-    """The period's figures as the ledger has them now, at the partner's terms now."""
-    since, until = start_of_day(first_day, tz), end_of_range(last_day, tz)
-    earned, earn_back, redeemed, redeem_back = await _points(
-        session, partner.account_id, since, until
-    )
-    sales = await _sales(session, partner.account_id, since, until)
+def _worked_out(partner: Partner, issued: Totals, received: Totals, sales: int) -> Figures:
+    """The figures at the partner's terms now."""
+    account = partner.account_id
+    earned = issued.get((account, EntryKind.EARN), 0)
+    earn_back = received.get((account, EntryKind.REVERSE), 0)
+    redeemed = received.get((account, EntryKind.REDEEM), 0)
+    redeem_back = issued.get((account, EntryKind.REVERSE), 0)
     net_earned, net_redeemed = earned - earn_back, redeemed - redeem_back
     earn_value = net_earned * partner.earn_rials_per_point
     redeem_value = net_redeemed * partner.redeem_rials_per_point
@@ -149,6 +150,28 @@ async def figures(
         redeem_value=redeem_value,
         net=earn_value + commission - redeem_value,
     )
+
+
+async def _figures_of(
+    session: AsyncSession, partners: Sequence[Partner], first_day: date, last_day: date, tz: str
+) -> dict[int, Figures]:
+    """Every partner's figures for the period, in four queries however many there are."""
+    if not partners:
+        return {}
+    since, until = start_of_day(first_day, tz), end_of_range(last_day, tz)
+    accounts = [p.account_id for p in partners]
+    issued, received = await _points(session, accounts, since, until)
+    sales = await _sales(session, accounts, since, until)
+    return {
+        p.id: _worked_out(p, issued, received, sales.get(p.account_id, 0)) for p in partners
+    }
+
+
+async def figures(
+    session: AsyncSession, partner: Partner, first_day: date, last_day: date, tz: str
+) -> Figures:
+    """The period's figures as the ledger has them now, at the partner's terms now."""
+    return (await _figures_of(session, [partner], first_day, last_day, tz))[partner.id]
 
 
 def _check_period(first_day: date, last_day: date) -> None:
@@ -183,6 +206,9 @@ async def statements(
             )
         ).all()
     }
+    live = await _figures_of(
+        session, [p for p in partners if p.id not in closed], first_day, last_day, tz
+    )
     lines = []
     for partner in partners:
         stored = closed.get(partner.id)
@@ -190,7 +216,7 @@ async def statements(
             # Figures named since the statement was closed read as 0.
             Figures(**{name: stored.figures.get(name, 0) for name in Figures.__dataclass_fields__})
             if stored is not None
-            else await figures(session, partner, first_day, last_day, tz)
+            else live[partner.id]
         )
         lines.append(Line(partner, first_day, last_day, found, stored))
     return lines

@@ -137,3 +137,25 @@ async def test_a_period_must_be_ordered_and_at_most_a_year(sessionmaker, club):
         for first, last in ((date(2026, 5, 2), date(2026, 5, 1)), (date(2025, 1, 1), date(2026, 3, 1))):
             with pytest.raises(UserError):
                 await settlement.statements(db, first, last, TZ)
+
+
+async def test_a_statement_for_every_partner_costs_the_same_queries_as_for_one(
+    client, sessionmaker, settings, club
+):
+    from tests.loyalty.test_statement_counts import counting
+    from tests.partners.conftest import make_partner
+
+    await activity(client, sessionmaker, settings, club)
+    first, last = month_of(local_day(clock.now(), TZ), TZ)
+    async with sessionmaker() as db:
+        with counting() as few:
+            two = await settlement.statements(db, first, last, TZ)
+    async with sessionmaker() as db, db.begin():
+        for n in range(5):
+            await make_partner(db, f"همکار {n}")
+    async with sessionmaker() as db:
+        with counting() as many:
+            seven = await settlement.statements(db, first, last, TZ)
+    assert len(two) == 2 and len(seven) == 7
+    assert len(many) == len(few), (few, many)
+    assert [line.figures for line in seven[:2]] == [line.figures for line in two]
