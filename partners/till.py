@@ -28,7 +28,7 @@ from vafa.actor import Actor
 from vafa.calendar import local_day, start_of_day, start_of_month
 from vafa.database import rowcount, utcnow
 from vafa.errors import UserError
-from vafa.i18n import N_, localized, translate
+from vafa.i18n import N_, current_language, localized, translate
 from vafa.i18n.formatting import format_number
 from vafa.i18n.normalize import InvalidPhone, normalize_phone, to_ascii_digits
 from vafa.security import ratelimit
@@ -283,7 +283,7 @@ async def lookup(session: AsyncSession, till: Till, member: Member, tz: str) -> 
     return Lookup(
         customer,
         first[0] if first else "",
-        tiers.tier_name(tier, customer.language) if tier else "",
+        tiers.tier_name(tier, current_language.get()) if tier else "",  # the cashier's
         spendable,
     )
 
@@ -331,7 +331,6 @@ async def earn(
         if used > partner.monthly_earn_cap:  # this purchase's points are counted already
             raise _cap_reached()
 
-    existing = await customers.get_by_phone(session, number)
     recorded = await purchases.record_purchase(
         session,
         actor=till.actor,
@@ -340,7 +339,7 @@ async def earn(
         categories=categories,
         receipt_number=receipt,
         tz=settings.timezone,
-        language=existing.language if existing else settings.default_language,
+        language=settings.default_language,  # a new member's; a member keeps theirs
         link=settings.public_url or "",
         issuer=partner.account_id,
         source="partner",
