@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from customers.models import Customer
 from loyalty import keys, ledger, messages, rewards, rules, tiers
 from loyalty.models import OPEN, Lot, MemberTier, RuleKind
-from loyalty.programme import get_programme
+from loyalty.programme import current
 from vafa import club
 from vafa.calendar import JALALI_ZONES, local_day
 from vafa.database import utcnow
@@ -30,7 +30,7 @@ BATCH = 500
 
 async def send_expiry_reminders(session: AsyncSession, settings: Settings) -> int:
     """One SMS per member for lots entering the reminder horizon, once per lot."""
-    programme = await get_programme(session)
+    programme = (await current(session)).programme
     profile = await club.load(session, settings.timezone)
     now = utcnow()
     lots = (

@@ -28,7 +28,6 @@ from loyalty.models import (
     MEMBER_KINDS,
     OPEN,
     PENDING,
-    PROGRAMME,
     WALLET,
     Account,
     Allocation,
@@ -36,6 +35,7 @@ from loyalty.models import (
     JournalEntry,
     Lot,
 )
+from loyalty.programme import current as current_programme
 from vafa.database import insert_new, rowcount, utcnow
 
 
@@ -65,18 +65,7 @@ class Cause:
 
 
 async def programme_account(session: AsyncSession) -> int:
-    account_id = await session.scalar(
-        select(Account.id).where(Account.kind == PROGRAMME).order_by(Account.id).limit(1)
-    )
-    if account_id is not None:
-        return account_id
-    try:  # the migration creates it; an emptied database gets it back here
-        async with session.begin_nested():
-            account = Account(kind=PROGRAMME, balance=0)
-            session.add(account)
-        return account.id
-    except IntegrityError:
-        return await programme_account(session)
+    return (await current_programme(session)).account
 
 
 async def member_accounts(session: AsyncSession, customer_id: int) -> MemberAccounts:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from customers.models import Customer
 from loyalty import ledger
 from loyalty.models import WALLET
-from loyalty.programme import get_programme
+from loyalty.programme import current
 from vafa import club
 from vafa.i18n import N_, translate
 from vafa.i18n.formatting import format_number
@@ -32,7 +32,7 @@ async def after_purchase(
     """A new member is always welcomed (one message, with what the purchase earned);
     others hear what they earned when the club sends purchase messages and the
     purchase earned something. Sent at once, at any hour: the member is at the till."""
-    if not joined and (points <= 0 or not (await get_programme(session)).purchase_sms):
+    if not joined and (points <= 0 or not (await current(session)).programme.purchase_sms):
         return
     language = customer.language
     profile = await club.load(session, tz)

@@ -1,13 +1,32 @@
 """The club's points settings, and when points earned at a moment expire (on the club
-calendar: `vafa.calendar`)."""
+calendar: `vafa.calendar`).
+
+`current(session)` is what every purchase, redemption and page reads: the settings,
+the programme's ledger account, the active earning rules and the tiers, kept in each
+process and read again only when staff changed one of them (`vafa.cache`). Code that
+changes the settings reads them with `get_programme` in its own session.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loyalty.models import ExpireAt, Programme, ReturnPolicy, TierWindow
+from loyalty.models import (
+    PROGRAMME,
+    Account,
+    EarnRule,
+    ExpireAt,
+    Programme,
+    ReturnPolicy,
+    Tier,
+    TierWindow,
+)
+from vafa.cache import Cache
 from vafa.calendar import end_of_month, end_of_range, local_day
 
 
@@ -27,6 +46,51 @@ async def get_programme(session: AsyncSession) -> Programme:
         session.add(programme)
         await session.flush()
     return programme
+
+
+async def programme_account(session: AsyncSession) -> int:
+    """The account points come from and go back to (created by the migration)."""
+    account_id = await session.scalar(
+        select(Account.id).where(Account.kind == PROGRAMME).order_by(Account.id).limit(1)
+    )
+    if account_id is not None:
+        return account_id
+    try:  # an emptied database gets it back here
+        async with session.begin_nested():
+            account = Account(kind=PROGRAMME, balance=0)
+            session.add(account)
+        return account.id
+    except IntegrityError:
+        return await programme_account(session)
+
+
+@dataclass(frozen=True)
+class Current:
+    """Shared by every request of a process: read, never change."""
+
+    programme: Programme
+    account: int  # the programme's ledger account
+    rules: tuple[EarnRule, ...]  # active rules of every kind; `rules.applies` says when
+    tiers: tuple[Tier, ...]  # by rank
+
+
+async def _load(session: AsyncSession) -> Current:
+    # In a session of its own on the same connection and transaction: the objects
+    # leave with it, and the caller's session keeps its own copies (if any) attached.
+    async with AsyncSession(bind=await session.connection()) as own:
+        programme = await get_programme(own)
+        account = await programme_account(own)
+        rules = (await own.scalars(select(EarnRule).where(EarnRule.active))).all()
+        tiers = (await own.scalars(select(Tier).order_by(Tier.rank))).all()
+        own.expunge_all()
+    return Current(programme, account, tuple(rules), tuple(tiers))
+
+
+CURRENT = Cache("loyalty", _load, (Programme, EarnRule, Tier))
+
+
+async def current(session: AsyncSession) -> Current:
+    return await CURRENT.get(session)
 
 
 def expiry_for(earned_at: datetime, programme: Programme, tz: str) -> datetime | None:

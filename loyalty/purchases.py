@@ -17,7 +17,7 @@ from customers import services as customers
 from customers.models import Customer
 from loyalty import keys, ledger, messages, rules, tiers
 from loyalty.models import JournalEntry, Lot, Purchase, Refund, RuleKind
-from loyalty.programme import get_programme
+from loyalty.programme import current
 from vafa import audit
 from vafa.actor import Actor
 from vafa.database import utcnow
@@ -237,7 +237,7 @@ async def record_refund(
     # Cumulative rounding: several partial refunds never take more than the purchase gave.
     target = purchase.points * (purchase.refunded_amount + amount) // purchase.amount
     points = target - purchase.points_taken_back
-    policy = (await get_programme(session)).return_policy
+    policy = (await current(session)).programme.return_policy
     taken = debt = forgiven = 0
     lots = await purchase_lots(session, purchase)
     left = points

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty import keys, ledger
 from loyalty.models import EarnRule, JournalEntry, RuleAward, RuleKind, Tier
-from loyalty.programme import expiry_for, get_programme
+from loyalty.programme import current, expiry_for
 from vafa.calendar import local_day
 from vafa.database import utcnow
 
@@ -109,10 +109,8 @@ def draft_points(
 
 
 async def active_rules(session: AsyncSession, kind: str, now: datetime) -> list[EarnRule]:
-    rules = (
-        await session.scalars(select(EarnRule).where(EarnRule.kind == kind, EarnRule.active))
-    ).all()
-    return [r for r in rules if applies(r, kind, now)]
+    """The rules of `kind` that apply at `now` (the process's copy: read, never change)."""
+    return [r for r in (await current(session)).rules if applies(r, kind, now)]
 
 
 async def award(
@@ -159,7 +157,7 @@ async def award(
         points = min(points, (locked.budget or 0) - locked.budget_used)
     if points <= 0:
         return None
-    programme = await get_programme(session)
+    programme = (await current(session)).programme
     given: list[JournalEntry] = []
 
     async def record(entry: JournalEntry) -> None:

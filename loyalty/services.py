@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from customers.models import Customer
 from loyalty import images, keys, ledger
 from loyalty.models import EarnRule, EntryKind, JournalEntry, Programme, Reward, Tier
-from loyalty.programme import expiry_for, get_programme
+from loyalty.programme import current, expiry_for, get_programme
 from vafa import audit
 from vafa.actor import Actor
 from vafa.database import utcnow
@@ -265,7 +265,7 @@ async def adjust_points(
         "then": audited,
     }
     if points > 0:
-        programme = await get_programme(session)
+        programme = (await current(session)).programme
         return await ledger.earn(
             session, points=points, expires_at=expiry_for(utcnow(), programme, tz), **common
         )

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers.models import Customer
+from loyalty import programme as club_programme
 from loyalty.models import EntryKind, JournalEntry, MemberTier, Purchase, Refund, Tier, TierChange
-from loyalty.programme import get_programme
 from vafa.calendar import year_start
 from vafa.database import insert_new, utcnow
 from vafa.i18n import N_, translate
@@ -32,11 +32,12 @@ def tier_name(tier: Tier | None, language: str) -> str:
 
 
 async def all_tiers(session: AsyncSession) -> list[Tier]:
-    return list((await session.scalars(select(Tier).order_by(Tier.rank))).all())
+    """By rank (the process's copy: read, never change)."""
+    return list((await club_programme.current(session)).tiers)
 
 
 async def window_start(session: AsyncSession, now: datetime, tz: str) -> datetime:
-    programme = await get_programme(session)
+    programme = (await club_programme.current(session)).programme
     if programme.tier_window == "calendar":
         return year_start(now, tz)
     return now - timedelta(days=programme.tier_window_days)
@@ -131,7 +132,7 @@ async def review(
     if target_rank > current_rank:
         reason = "earned"
     else:
-        programme = await get_programme(session)
+        programme = (await club_programme.current(session)).programme
         if state.below_since is None:
             state.below_since = now
             return None

@@ -1,5 +1,5 @@
 """Kernel tables: the club, staff accounts, sessions, one-time codes, rate-limit events,
-the SMS outbox."""
+the SMS outbox, the versions of what processes keep in memory."""
 
 from __future__ import annotations
 
@@ -31,6 +31,16 @@ class Club(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (one_of("currency", Currency),)
+
+
+class CacheVersion(Base):
+    """The version of data each process keeps in memory (`vafa.cache`): changed in the
+    transaction that changes the data, read by every process before it uses its copy."""
+
+    __tablename__ = "cache_versions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class StaffUser(Base):
