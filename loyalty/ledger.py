@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,7 +36,7 @@ from loyalty.models import (
     Lot,
 )
 from loyalty.programme import current as current_programme
-from vafa.database import insert_new, rowcount, utcnow
+from vafa.database import insert_new, insert_or_skip, rowcount, utcnow
 
 
 class LedgerError(Exception):
@@ -56,6 +56,12 @@ class MemberAccounts:
     wallet: int
     pending: int
     debt: int
+    debt_balance: int = 0  # as read with the ids (not locked): whether earnings repay
+
+    @property
+    def ids(self) -> tuple[int, int, int]:
+        """The accounts whose balances are cached on their rows."""
+        return (self.wallet, self.pending, self.debt)
 
 
 @dataclass(frozen=True)
@@ -70,13 +76,10 @@ async def programme_account(session: AsyncSession) -> int:
 
 async def member_accounts(session: AsyncSession, customer_id: int) -> MemberAccounts:
     """The member's three accounts, created on first use (safe under concurrency)."""
-    rows = dict(
-        (
-            await session.execute(
-                select(Account.kind, Account.id).where(Account.customer_id == customer_id)
-            )
-        ).all()
+    query = select(Account.kind, Account.id, Account.balance).where(
+        Account.customer_id == customer_id
     )
+    rows = {kind: (id_, balance) for kind, id_, balance in await session.execute(query)}
     if len(rows) < len(MEMBER_KINDS):
         await insert_new(
             session,
@@ -84,14 +87,11 @@ async def member_accounts(session: AsyncSession, customer_id: int) -> MemberAcco
             [{"kind": k, "customer_id": customer_id, "balance": 0} for k in MEMBER_KINDS],
             unique=["customer_id", "kind"],
         )
-        rows = dict(
-            (
-                await session.execute(
-                    select(Account.kind, Account.id).where(Account.customer_id == customer_id)
-                )
-            ).all()
-        )
-    return MemberAccounts(wallet=rows[WALLET], pending=rows[PENDING], debt=rows[DEBT])
+        rows = {kind: (id_, balance) for kind, id_, balance in await session.execute(query)}
+    return MemberAccounts(
+        wallet=rows[WALLET][0], pending=rows[PENDING][0], debt=rows[DEBT][0],
+        debt_balance=rows[DEBT][1],
+    )
 
 
 async def balances(session: AsyncSession, customer_id: int) -> dict[str, int]:
@@ -122,13 +122,15 @@ async def _move(
     debit: int,
     credit: int,
     guarded: Sequence[int],
+    cached: Sequence[int],
     customer_id: int | None,
     key: str,
     cause: Cause | None,
     memo: str | None,
     created_by: str,
 ) -> JournalEntry:
-    """Write one entry and keep the cached balances of member accounts in step."""
+    """Write one entry and keep the cached balances of member accounts (`cached`: the
+    member's account ids) in step."""
     if amount <= 0:
         raise ValueError("amount must be positive")
     if debit in guarded:
@@ -139,35 +141,44 @@ async def _move(
         )
         if rowcount(result) != 1:
             raise InsufficientPoints(amount)
-    elif await _is_cached(session, debit):
+    elif debit in cached:
         await session.execute(
             update(Account).where(Account.id == debit).values(balance=Account.balance - amount)
         )
-    if await _is_cached(session, credit):
+    if credit in cached:
         await session.execute(
             update(Account).where(Account.id == credit).values(balance=Account.balance + amount)
         )
-    entry = JournalEntry(
-        kind=kind,
-        amount=amount,
-        debit_account_id=debit,
-        credit_account_id=credit,
-        customer_id=customer_id,
-        idempotency_key=key,
-        cause_type=cause.type if cause else None,
-        cause_id=None if cause is None or cause.id is None else str(cause.id),
-        memo=memo,
-        created_by=created_by,
-        created_at=utcnow(),
-    )
+    entry = JournalEntry(**_entry_row(kind, amount, debit, credit, customer_id, key, cause, memo, created_by))
     session.add(entry)
     await session.flush()
     return entry
 
 
-async def _is_cached(session: AsyncSession, account_id: int) -> bool:
-    account = await session.get(Account, account_id)
-    return account is not None and account.kind in MEMBER_KINDS
+def _entry_row(
+    kind: str,
+    amount: int,
+    debit: int,
+    credit: int,
+    customer_id: int | None,
+    key: str,
+    cause: Cause | None,
+    memo: str | None,
+    created_by: str,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "amount": amount,
+        "debit_account_id": debit,
+        "credit_account_id": credit,
+        "customer_id": customer_id,
+        "idempotency_key": key,
+        "cause_type": cause.type if cause else None,
+        "cause_id": None if cause is None or cause.id is None else str(cause.id),
+        "memo": memo,
+        "created_by": created_by,
+        "created_at": utcnow(),
+    }
 
 
 async def _once(
@@ -267,49 +278,47 @@ async def earn(
     issuer: int | None = None,
 ) -> JournalEntry:
     """Give points: pending until `available_at` if that is in the future. `then`
-    runs inside the same savepoint after a first (not a repeated) earning, as in
-    `spend`: what a caller records about new points (a rule's award, an audit row)
-    is written once, however many twins ask at the same moment. `issuer`: the account
+    runs after a first (not a repeated) earning, as in `spend`: what a caller records
+    about new points (a rule's award, an audit row) is written once, however many twins
+    ask at the same moment. `issuer`: the account
     the points come from (a partner's, for a purchase there); the programme's if none."""
     accounts = await member_accounts(session, customer_id)
-    programme = issuer or await programme_account(session)
+    source = issuer or await programme_account(session)
     now = utcnow()
     pending = available_at is not None and available_at > now
-
-    async def work() -> JournalEntry:
-        entry = await _move(
-            session,
-            kind=kind,
-            amount=points,
-            debit=programme,
-            credit=accounts.pending if pending else accounts.wallet,
-            guarded=(),
+    credit = accounts.pending if pending else accounts.wallet
+    # The entry first, claiming its key: a twin (the same key, even in flight in
+    # another transaction, which it waits for) writes nothing and gets the first one's
+    # entry. Nothing after it can be refused, so no savepoint is needed.
+    row = _entry_row(kind, points, source, credit, customer_id, key, cause, memo, created_by)
+    if points <= 0:
+        raise ValueError("amount must be positive")
+    entry = await insert_or_skip(session, JournalEntry, row, unique=["idempotency_key"])
+    if entry is None:
+        existing = await _existing(session, key, kind=kind, customer_id=customer_id)
+        if existing is None:  # cannot be: the key's row conflicted
+            raise LedgerError(f"idempotency key {key} neither new nor found")
+        return existing
+    await session.execute(
+        update(Account).where(Account.id == credit).values(balance=Account.balance + points)
+    )
+    await session.execute(
+        insert(Lot).values(
             customer_id=customer_id,
-            key=key,
-            cause=cause,
-            memo=memo,
-            created_by=created_by,
+            entry_id=entry.id,
+            points=points,
+            remaining=points,
+            available=not pending,
+            available_at=available_at or now,
+            expires_at=expires_at,
+            created_at=now,
         )
-        session.add(
-            Lot(
-                customer_id=customer_id,
-                entry_id=entry.id,
-                points=points,
-                remaining=points,
-                available=not pending,
-                available_at=available_at or now,
-                expires_at=expires_at,
-                created_at=now,
-            )
-        )
-        await session.flush()
-        if not pending:
-            await _repay_debt(session, accounts, customer_id, trigger=entry.id)
-        if then is not None:
-            await then(entry)
-        return entry
-
-    return await _once(session, key, kind, customer_id, work)
+    )
+    if not pending and accounts.debt_balance < 0:
+        await _repay_debt(session, accounts, customer_id, trigger=entry.id)
+    if then is not None:
+        await then(entry)
+    return entry
 
 
 async def spend(
@@ -339,6 +348,7 @@ async def spend(
             debit=accounts.wallet,
             credit=counter,
             guarded=(accounts.wallet,),
+            cached=accounts.ids,
             customer_id=customer_id,
             key=key,
             cause=cause,
@@ -376,6 +386,7 @@ async def refund_spend(
             debit=spend_entry.credit_account_id,
             credit=accounts.wallet,
             guarded=(),
+            cached=accounts.ids,
             customer_id=customer_id,
             key=key,
             cause=cause,
@@ -414,6 +425,7 @@ async def _repay_debt(
         debit=accounts.wallet,
         credit=accounts.debt,
         guarded=(accounts.wallet,),
+        cached=accounts.ids,
         customer_id=customer_id,
         key=keys.debt_repayment(trigger),
         cause=Cause("debt"),
@@ -469,6 +481,7 @@ async def take_back(
             debit=accounts.pending,
             credit=programme,
             guarded=(accounts.pending,),
+            cached=accounts.ids,
             customer_id=customer_id,
             key=keys.part(key, PENDING),
             cause=cause,
@@ -488,6 +501,7 @@ async def take_back(
             debit=accounts.wallet,
             credit=programme,
             guarded=(accounts.wallet,),
+            cached=accounts.ids,
             customer_id=customer_id,
             key=keys.part(key, WALLET),
             cause=cause,
@@ -512,6 +526,7 @@ async def take_back(
             debit=accounts.debt,
             credit=programme,
             guarded=(),
+            cached=accounts.ids,
             customer_id=customer_id,
             key=keys.part(key, DEBT),
             cause=cause,
@@ -577,6 +592,7 @@ async def release_due(session: AsyncSession, *, now: datetime | None = None) -> 
                 debit=accounts.pending,
                 credit=accounts.wallet,
                 guarded=(accounts.pending,),
+                cached=accounts.ids,
                 customer_id=lot.customer_id,
                 key=keys.release(lot.id),
                 cause=Cause("lot", lot.id),
@@ -605,6 +621,7 @@ async def expire_due(session: AsyncSession, *, now: datetime | None = None) -> i
             debit=accounts.wallet,
             credit=programme,
             guarded=(accounts.wallet,),
+            cached=accounts.ids,
             customer_id=lot.customer_id,
             key=keys.expiry(lot.id, used),
             cause=Cause("lot", lot.id),

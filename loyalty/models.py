@@ -340,7 +340,8 @@ class MemberTier(Base):
     tier_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("loyalty_tiers.id"))
     since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     below_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # grace started
-    # Qualifying points at the last review, so pages never sum a member's history.
+    # Qualifying points: the sum at the last review plus what was earned since
+    # (`tiers.earned`), so neither pages nor purchases sum a member's history.
     points: Mapped[int] = mapped_column(BigInteger, default=0)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -26,25 +26,35 @@ from loyalty.models import (
     Tier,
     TierWindow,
 )
+from vafa import cache
 from vafa.cache import Cache
 from vafa.calendar import end_of_month, end_of_range, local_day
+from vafa.database import insert_new
 
 
 async def get_programme(session: AsyncSession) -> Programme:
     programme = await session.get(Programme, 1)
     if programme is None:  # the migration creates it; an emptied database gets it back
-        programme = Programme(
-            id=1,
-            expiry_days=365,
-            expire_at=ExpireAt.DAY,
-            return_policy=ReturnPolicy.DEBT,
-            reminder_days=30,
-            tier_window=TierWindow.ROLLING,
-            tier_window_days=365,
-            tier_grace_days=30,
+        # Many requests may find it missing at once: the first insert wins.
+        await insert_new(
+            session,
+            Programme,
+            {
+                "id": 1,
+                "expiry_days": 365,
+                "expire_at": ExpireAt.DAY,
+                "return_policy": ReturnPolicy.DEBT,
+                "reminder_days": 30,
+                "tier_window": TierWindow.ROLLING,
+                "tier_window_days": 365,
+                "tier_grace_days": 30,
+                "purchase_sms": True,
+            },
+            unique=["id"],
         )
-        session.add(programme)
-        await session.flush()
+        await cache.bump(session, CURRENT.name)
+        programme = await session.get(Programme, 1)
+        assert programme is not None
     return programme
 
 
@@ -59,6 +69,7 @@ async def programme_account(session: AsyncSession) -> int:
         async with session.begin_nested():
             account = Account(kind=PROGRAMME, balance=0)
             session.add(account)
+        await cache.bump(session, CURRENT.name)
         return account.id
     except IntegrityError:
         return await programme_account(session)
@@ -75,14 +86,10 @@ class Current:
 
 
 async def _load(session: AsyncSession) -> Current:
-    # In a session of its own on the same connection and transaction: the objects
-    # leave with it, and the caller's session keeps its own copies (if any) attached.
-    async with AsyncSession(bind=await session.connection()) as own:
-        programme = await get_programme(own)
-        account = await programme_account(own)
-        rules = (await own.scalars(select(EarnRule).where(EarnRule.active))).all()
-        tiers = (await own.scalars(select(Tier).order_by(Tier.rank))).all()
-        own.expunge_all()
+    programme = await get_programme(session)
+    account = await programme_account(session)
+    rules = (await session.scalars(select(EarnRule).where(EarnRule.active))).all()
+    tiers = (await session.scalars(select(Tier).order_by(Tier.rank))).all()
     return Current(programme, account, tuple(rules), tuple(tiers))
 
 

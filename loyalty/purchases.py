@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers import services as customers
@@ -20,7 +19,7 @@ from loyalty.models import JournalEntry, Lot, Purchase, Refund, RuleKind
 from loyalty.programme import current
 from vafa import audit
 from vafa.actor import Actor
-from vafa.database import utcnow
+from vafa.database import insert_or_skip, utcnow
 from vafa.errors import UserError
 from vafa.i18n import N_
 from vafa.i18n.normalize import fold, tidy_text, to_ascii_digits
@@ -82,35 +81,41 @@ async def record_purchase(
     receipt, receipt_key = clean_receipt(receipt_number)
     categories = clean_categories(categories)
     issuer = issuer or await ledger.programme_account(session)
-    recorded = await _recorded(session, issuer, receipt_key, phone=phone, amount=amount)
-    if recorded is not None:
-        return recorded
-    if not enrol and await customers.get_by_phone(session, phone) is None:
-        raise UserError(
-            N_("No member has this phone number."), status=404, code="unknown_member"
-        )
-    customer, joined = await customers.join(
-        session, phone=phone, language=language, source=source
-    )
-    try:
-        async with session.begin_nested():
-            purchase = Purchase(
-                customer_id=customer.id,
-                issuer_account_id=issuer,
-                receipt_number=receipt,
-                receipt_key=receipt_key,
-                amount=amount,
-                categories=categories,
-                recorded_by=actor.label,
-                created_at=utcnow(),
+    customer = await customers.get_by_phone(session, phone)
+    joined = False
+    if customer is None:
+        if not enrol:
+            raise UserError(
+                N_("No member has this phone number."), status=404, code="unknown_member"
             )
-            session.add(purchase)
-    except IntegrityError:
-        # The same receipt, posted twice at once: the first one wins (the savepoint is
-        # rolled back; reading again sees the first one's committed row).
+        # A receipt used before is refused before a new member is written.
+        await _recorded(session, issuer, receipt_key, phone=phone, amount=amount)
+        customer, joined = await customers.join(
+            session, phone=phone, language=language, source=source
+        )
+    # The receipt claims its row: the same receipt posted twice at once waits for the
+    # first one and gets its purchase (or a refusal, if that was another purchase); a
+    # refusal undoes the whole request, a new member included.
+    purchase = await insert_or_skip(
+        session,
+        Purchase,
+        {
+            "customer_id": customer.id,
+            "issuer_account_id": issuer,
+            "receipt_number": receipt,
+            "receipt_key": receipt_key,
+            "amount": amount,
+            "categories": categories,
+            "points": 0,
+            "recorded_by": actor.label,
+            "created_at": utcnow(),
+        },
+        unique=["issuer_account_id", "receipt_key"],
+    )
+    if purchase is None:
         recorded = await _recorded(session, issuer, receipt_key, phone=phone, amount=amount)
-        if recorded is None:
-            raise
+        if recorded is None:  # cannot be: the receipt's row conflicted
+            raise RuntimeError("receipt neither new nor found")
         return recorded
     tier = await tiers.current_tier(session, customer.id)
     now = utcnow()
@@ -139,7 +144,7 @@ async def record_purchase(
         await _referral_bonus(
             session, customer_id=customer.id, referrer_id=customer.referred_by_id, tz=tz
         )
-    await tiers.review(session, customer.id, tz=tz, now=now)
+    await tiers.earned(session, customer.id, total, tz=tz, now=now)
     await audit.record(
         session,
         actor=actor,

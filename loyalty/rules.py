@@ -130,9 +130,7 @@ async def award(
     Returns the new entry, or None when nothing new was given (capped, out of budget,
     or already given under this key). `issuer`: see `ledger.earn`."""
     now = now or utcnow()
-    key = keys.rule_award(key, rule.id)
-    if await session.scalar(select(JournalEntry.id).where(JournalEntry.idempotency_key == key)):
-        return None  # given before under this key
+    key = keys.rule_award(key, rule.id)  # given before under it: the ledger gives nothing
     day = local_day(now, tz)
     if rule.daily_cap is not None:
         used = await session.scalar(

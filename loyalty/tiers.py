@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers.models import Customer
@@ -94,6 +94,41 @@ async def standing(session: AsyncSession, customer_id: int) -> Standing:
     return Standing(
         tier, points, next_tier, max(next_tier.threshold - points, 0) if next_tier else 0
     )
+
+
+async def earned(
+    session: AsyncSession, customer_id: int, points: int, *, tz: str, now: datetime
+) -> TierChange | None:
+    """New points count toward the member's tier at once, without summing their
+    history: the member's qualifying points grow by `points`, and only when that
+    reaches a higher tier (or the member has no tier row yet) does a full review
+    decide, from the exact sum. Points leaving the window are the daily review's
+    (`jobs.review_tiers`, which reviews every member not reviewed for a day)."""
+    if points > 0:
+        row = (
+            await session.execute(
+                update(MemberTier)
+                .where(MemberTier.customer_id == customer_id)
+                .values(points=MemberTier.points + points)
+                .returning(MemberTier.points, MemberTier.tier_id)
+            )
+        ).first()
+    else:
+        row = (
+            await session.execute(
+                select(MemberTier.points, MemberTier.tier_id).where(
+                    MemberTier.customer_id == customer_id
+                )
+            )
+        ).first()
+    if row is None:
+        return await review(session, customer_id, tz=tz, now=now)
+    tiers = await all_tiers(session)
+    held = next((t.rank for t in tiers if t.id == row.tier_id), 0)
+    target = best_tier(tiers, row.points)
+    if target is not None and target.rank > held:
+        return await review(session, customer_id, tz=tz, now=now)
+    return None
 
 
 async def _locked_state(session: AsyncSession, customer_id: int) -> MemberTier | None:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from loyalty import ledger
 from loyalty.models import PARTNER, Account
@@ -251,8 +252,8 @@ async def touch_key(session: AsyncSession, key: ApiKey) -> None:
             .values(last_used_at=now)
             .execution_options(synchronize_session=False)
         )
-        if rowcount(result):
-            key.last_used_at = now
+        if rowcount(result):  # what the row now holds, without writing it again
+            set_committed_value(key, "last_used_at", now)
 
 
 # --- cashiers -----------------------------------------------------------------------

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: a PostgreSQL server (started by the tests on
 # loopback) and Chromium (browser journeys); with `bench`, also wrk (the benchmarks'
-# load generator). Installs only what is missing.
+# load generator) and pgbench (bench_http's raw PostgreSQL ceiling; Debian ships it in
+# the server package). Installs only what is missing.
 set -euo pipefail
 
 need=()
@@ -9,6 +10,9 @@ compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || need+=(postgresql)
 command -v chromium >/dev/null || need+=(chromium)
 if [ "${1:-}" = "bench" ]; then
   command -v wrk >/dev/null || need+=(wrk)
+  if ! compgen -G "/usr/lib/postgresql/*/bin/pgbench" >/dev/null && [[ " ${need[*]} " != *" postgresql "* ]]; then
+    need+=(postgresql)
+  fi
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 

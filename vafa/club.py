@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vafa.cache import Cache
 from vafa.i18n import N_, translate
 from vafa.models import Club
 from vafa.money import Currency, default_currency, format_money
@@ -46,9 +47,16 @@ def profile_of(club: Club | None, timezone: str) -> ClubProfile:
     return ClubProfile(name=club.name, currency=Currency(club.currency))
 
 
+async def _stored(session: AsyncSession) -> Club | None:
+    return await session.get(Club, 1)
+
+
+STORED = Cache("club", _stored, (Club,))
+
+
 async def load(session: AsyncSession, timezone: str) -> ClubProfile:
-    """The profile as stored now (one primary-key read, free once in the session)."""
-    return profile_of(await session.get(Club, 1), timezone)
+    """The profile as stored now (kept in the process while it does not change)."""
+    return profile_of(await STORED.get(session), timezone)
 
 
 class ClubCache:

@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from litestar.di import NamedDependency
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -83,6 +83,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+M = TypeVar("M", bound=Base)
+
+
 def one_of(column: str, values: type[StrEnum], name: str | None = None) -> CheckConstraint:
     """`column IN (...)` from the enum that names the concept: one list per concept."""
     allowed = ", ".join(f"'{member.value}'" for member in values)
@@ -113,6 +116,19 @@ async def insert_new(
         key = table.c[unique[0]]
         return len((await session.execute(statement.returning(key), rows)).all())
     return rowcount(await session.execute(statement, rows))
+
+
+async def insert_or_skip(
+    session: AsyncSession, model: type[M], row: dict[str, Any], *, unique: list[str]
+) -> M | None:
+    """One row, as a mapped object in the session, or None if one with the same
+    `unique` values exists (or is being written by a concurrent transaction, which
+    this waits for): a first writer wins without a savepoint or a failed statement."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(model).values(row).on_conflict_do_nothing(index_elements=unique).returning(model)
+    )
+    return cast(M | None, await session.scalar(statement))
 
 
 def upsert(

@@ -1,5 +1,5 @@
-"""the versions of what each process keeps in memory (vafa.cache): the points
-programme, its rules and tiers
+"""the versions of what each process keeps in memory (vafa.cache): the club's
+profile; the points programme, its rules and tiers
 
 Revision ID: 0011
 Revises: 0010
@@ -26,8 +26,10 @@ def upgrade() -> None:
         sa.Column('version', sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint('name', name=op.f('pk_cache_versions')),
     )
-    # With a version row, processes keep the programme in memory from the start.
-    op.bulk_insert(table, [{'name': 'loyalty', 'version': secrets.randbits(62)}])
+    # With a version row, processes keep the data in memory from the start.
+    op.bulk_insert(
+        table, [{'name': name, 'version': secrets.randbits(62)} for name in ('club', 'loyalty')]
+    )
 
 
 def downgrade() -> None:

@@ -7,6 +7,14 @@ BEGIN fewer on SQLite), a redemption no longer looks its key up twice, and
 `record_purchase` writes its own audit row (the staff request wrote it before).
 Telling the member by SMS what a purchase earned costs four more (the setting, the
 club's name, the balance, the message): 33 / 32 before it.
+
+Then the work on speed: 37 / 36 for a staff purchase, 35 / 34 for `record_purchase`,
+17 / 16 for a redemption. The programme, rules, tiers and the club's profile are kept
+in each process (`vafa.cache`: one read of their versions instead); an earning claims
+its journal key and a purchase its receipt with `INSERT ... ON CONFLICT DO NOTHING`
+instead of a read and a savepoint; the member's accounts come with their balances in
+one read; new points add to the member's qualifying points instead of a sum over their
+history (`tiers.earned`). Now 18 / 17, 16 / 15 and 16 / 15.
 """
 
 from __future__ import annotations
@@ -27,8 +35,8 @@ from vafa.actor import SYSTEM
 
 PHONE = "+989121234567"
 LIMITS = {
-    "sqlite": {"staff purchase": 37, "record_purchase": 35, "redemption": 17, "home": 10},
-    "postgres": {"staff purchase": 36, "record_purchase": 34, "redemption": 16, "home": 9},
+    "sqlite": {"staff purchase": 18, "record_purchase": 16, "redemption": 16, "home": 10},
+    "postgres": {"staff purchase": 17, "record_purchase": 15, "redemption": 15, "home": 9},
 }
 
 
