@@ -122,15 +122,15 @@ async def _move(
     debit: int,
     credit: int,
     guarded: Sequence[int],
-    cached: Sequence[int],
+    accounts: MemberAccounts,
     customer_id: int | None,
     key: str,
     cause: Cause | None,
     memo: str | None,
     created_by: str,
 ) -> JournalEntry:
-    """Write one entry and keep the cached balances of member accounts (`cached`: the
-    member's account ids) in step."""
+    """Write one entry and keep the cached balances of the member's `accounts` in step
+    (the programme's and partners' balances are not cached)."""
     if amount <= 0:
         raise ValueError("amount must be positive")
     if debit in guarded:
@@ -141,11 +141,11 @@ async def _move(
         )
         if rowcount(result) != 1:
             raise InsufficientPoints(amount)
-    elif debit in cached:
+    elif debit in accounts.ids:
         await session.execute(
             update(Account).where(Account.id == debit).values(balance=Account.balance - amount)
         )
-    if credit in cached:
+    if credit in accounts.ids:
         await session.execute(
             update(Account).where(Account.id == credit).values(balance=Account.balance + amount)
         )
@@ -290,9 +290,9 @@ async def earn(
     # The entry first, claiming its key: a twin (the same key, even in flight in
     # another transaction, which it waits for) writes nothing and gets the first one's
     # entry. Nothing after it can be refused, so no savepoint is needed.
-    row = _entry_row(kind, points, source, credit, customer_id, key, cause, memo, created_by)
     if points <= 0:
         raise ValueError("amount must be positive")
+    row = _entry_row(kind, points, source, credit, customer_id, key, cause, memo, created_by)
     entry = await insert_or_skip(session, JournalEntry, row, unique=["idempotency_key"])
     if entry is None:
         existing = await _existing(session, key, kind=kind, customer_id=customer_id)
@@ -348,7 +348,7 @@ async def spend(
             debit=accounts.wallet,
             credit=counter,
             guarded=(accounts.wallet,),
-            cached=accounts.ids,
+            accounts=accounts,
             customer_id=customer_id,
             key=key,
             cause=cause,
@@ -386,7 +386,7 @@ async def refund_spend(
             debit=spend_entry.credit_account_id,
             credit=accounts.wallet,
             guarded=(),
-            cached=accounts.ids,
+            accounts=accounts,
             customer_id=customer_id,
             key=key,
             cause=cause,
@@ -425,7 +425,7 @@ async def _repay_debt(
         debit=accounts.wallet,
         credit=accounts.debt,
         guarded=(accounts.wallet,),
-        cached=accounts.ids,
+        accounts=accounts,
         customer_id=customer_id,
         key=keys.debt_repayment(trigger),
         cause=Cause("debt"),
@@ -481,7 +481,7 @@ async def take_back(
             debit=accounts.pending,
             credit=programme,
             guarded=(accounts.pending,),
-            cached=accounts.ids,
+            accounts=accounts,
             customer_id=customer_id,
             key=keys.part(key, PENDING),
             cause=cause,
@@ -501,7 +501,7 @@ async def take_back(
             debit=accounts.wallet,
             credit=programme,
             guarded=(accounts.wallet,),
-            cached=accounts.ids,
+            accounts=accounts,
             customer_id=customer_id,
             key=keys.part(key, WALLET),
             cause=cause,
@@ -526,7 +526,7 @@ async def take_back(
             debit=accounts.debt,
             credit=programme,
             guarded=(),
-            cached=accounts.ids,
+            accounts=accounts,
             customer_id=customer_id,
             key=keys.part(key, DEBT),
             cause=cause,
@@ -592,7 +592,7 @@ async def release_due(session: AsyncSession, *, now: datetime | None = None) -> 
                 debit=accounts.pending,
                 credit=accounts.wallet,
                 guarded=(accounts.pending,),
-                cached=accounts.ids,
+                accounts=accounts,
                 customer_id=lot.customer_id,
                 key=keys.release(lot.id),
                 cause=Cause("lot", lot.id),
@@ -621,7 +621,7 @@ async def expire_due(session: AsyncSession, *, now: datetime | None = None) -> i
             debit=accounts.wallet,
             credit=programme,
             guarded=(accounts.wallet,),
-            cached=accounts.ids,
+            accounts=accounts,
             customer_id=lot.customer_id,
             key=keys.expiry(lot.id, used),
             cause=Cause("lot", lot.id),

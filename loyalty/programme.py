@@ -27,7 +27,6 @@ from loyalty.models import (
     TierWindow,
 )
 from vafa import cache
-from vafa.cache import Cache
 from vafa.calendar import end_of_month, end_of_range, local_day
 from vafa.database import insert_new
 
@@ -93,7 +92,7 @@ async def _load(session: AsyncSession) -> Current:
     return Current(programme, account, tuple(rules), tuple(tiers))
 
 
-CURRENT = Cache("loyalty", _load, (Programme, EarnRule, Tier))
+CURRENT = cache.Cache("loyalty", _load, (Programme, EarnRule, Tier))
 
 
 async def current(session: AsyncSession) -> Current:
